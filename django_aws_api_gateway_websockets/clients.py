@@ -1,0 +1,63 @@
+"""One Management API client per endpoint and process, shared by the delivery threads."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from . import models
+from .conf import app_settings
+from .errors import Outcome, classify
+
+if TYPE_CHECKING:
+    from .models import WebSocketSession
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, int], Any] = {}
+_factory: Any = None
+
+
+def management_client(endpoint: str) -> Any:
+    """A cached ``apigatewaymanagementapi`` client for ``endpoint``.
+
+    The cache is dropped whenever ``models.get_boto3_client`` is replaced (as tests do with
+    ``patch``), so every call still goes through whatever that name holds.
+    """
+    global _factory
+    factory = models.get_boto3_client
+    concurrency = app_settings.DELIVERY_CONCURRENCY
+    with _lock:
+        if factory is not _factory:
+            _clients.clear()
+            _factory = factory
+        client = _clients.get((endpoint, concurrency))
+        if client is None:
+            timeout = app_settings.DELIVERY_TIMEOUT_SECONDS
+            config = Config(
+                max_pool_connections=concurrency,
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                # Retries are ours: per recipient, with backoff, across tasks.
+                retries={"total_max_attempts": 1},
+                parameter_validation=False,
+            )
+            client = factory("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
+            _clients[(endpoint, concurrency)] = client
+    return client
+
+
+def delete_connection(session: WebSocketSession) -> None:
+    """Close a connection through its gateway; one that is already gone is fine."""
+    gateway = session.api_gateway
+    if gateway is None:
+        return
+    try:
+        management_client(gateway.management_endpoint).delete_connection(
+            ConnectionId=session.connection_id
+        )
+    except ClientError as exc:
+        if classify(exc) is not Outcome.GONE:
+            raise

@@ -1,0 +1,53 @@
+"""What a Management API answer means for one recipient."""
+
+from __future__ import annotations
+
+import enum
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    GONE = "gone"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+GONE_CODES = frozenset({"GoneException"})
+RETRY_CODES = frozenset(
+    {
+        "LimitExceededException",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "InternalServerErrorException",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    }
+)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of ``exc``, or its class name when AWS gave none."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") or str(status_of(exc))
+    return type(exc).__name__
+
+
+def status_of(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def classify(exc: BaseException) -> Outcome:
+    """Gone (410), retry (throttling, 5xx, network), or failed for good (anything else)."""
+    if isinstance(exc, ClientError):
+        code, status = error_code(exc), status_of(exc)
+        if code in GONE_CODES or status == 410:
+            return Outcome.GONE
+        if code in RETRY_CODES or status == 429 or status >= 500:
+            return Outcome.RETRY
+        return Outcome.FAILED
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return Outcome.RETRY
+    return Outcome.FAILED

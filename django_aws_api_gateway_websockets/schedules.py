@@ -1,0 +1,50 @@
+"""Default periodic schedules for the cleanup tasks."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "django_aws_api_gateway_websockets"
+
+# task name -> interval; the plain form suits ``CELERY_BEAT_SCHEDULE`` in projects that do
+# not use django-celery-beat's database scheduler.
+INTERVALS: dict[str, timedelta] = {
+    f"{PREFIX}.tasks.cleanup_sessions": timedelta(minutes=10),
+    f"{PREFIX}.tasks.cleanup_tokens": timedelta(minutes=5),
+    f"{PREFIX}.tasks.cleanup_rate_limits": timedelta(hours=1),
+    f"{PREFIX}.tasks.cleanup_delivery_reports": timedelta(hours=1),
+    f"{PREFIX}.tasks.resume_stalled_deliveries": timedelta(minutes=5),
+}
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    f"{PREFIX}: {task.rsplit('.', 1)[1]}": {"task": task, "schedule": interval}
+    for task, interval in INTERVALS.items()
+}
+
+
+def install_default_schedules(**kwargs: Any) -> int:
+    """Create each default ``PeriodicTask`` once, by name; return how many were created.
+
+    Existing rows are left as they are, so an operator's changes in the admin survive
+    restarts and migrations.
+    """
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    created = 0
+    for name, entry in BEAT_SCHEDULE.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=int(entry["schedule"].total_seconds()), period=IntervalSchedule.SECONDS
+        )
+        PeriodicTask.objects.get_or_create(
+            name=name, defaults={"task": entry["task"], "interval": interval}
+        )
+        created += 1
+    if created:
+        logger.info("Created %d default periodic tasks", created)
+    return created

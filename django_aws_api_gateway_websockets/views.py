@@ -1,0 +1,414 @@
+"""The views API Gateway posts WebSocket events to, and the connect-token view."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.core.mail import mail_admins
+from django.core.validators import validate_ipv46_address
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from .conf import MAX_MESSAGE_BYTES, app_settings
+from .models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
+
+logger = logging.getLogger(__name__)
+
+Handler = Any
+
+
+def error(message: str, status: int = 400) -> JsonResponse:
+    """The short JSON error every refusal answers with."""
+    return JsonResponse({"error": message}, status=status)
+
+
+def header_to_meta(name: str) -> str:
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class WebSocketView(View):
+    """Base view for the events API Gateway forwards: ``connect``, ``disconnect`` and messages.
+
+    Route it with a ``route`` slug, e.g. ``path("ws/<slug:route>", MyView.as_view())``.
+    Messages pick a handler method by the body's ``handler`` key, else its ``action`` key;
+    names not allowed fall back to ``default``.
+    """
+
+    http_method_names: ClassVar[list[str]] = ["post"]
+
+    ALLOWED_HANDLERS: ClassVar[set[str]] = set()
+    ADDITIONAL_ALLOWED_HANDLERS: ClassVar[list[str]] = []
+    HANDLER_PERMISSIONS: ClassVar[dict[str, list[str]]] = {}
+    USE_WS_TOKEN = True
+    RATE_LIMIT_ENABLED = True
+    RATE_LIMIT_MAX_ATTEMPTS = 0
+    RATE_LIMIT_WINDOW_MINUTES = 0
+    SEND_EXCEPTION_MAIL = True
+    MAX_BODY_SIZE = MAX_MESSAGE_BYTES
+    MAX_CHANNEL_NAME_LENGTH = 128
+    CHANNEL_NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"
+    CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_=+/-]{1,128}$"
+
+    route_selection_key = "action"
+    handler_selection_key = "handler"
+    aws_api_gateway_id: str | None = None
+    permissions_required: ClassVar[list[str]] = []
+    all_permissions_required: ClassVar[list[str]] = []
+    required_headers: ClassVar[list[str]] = [
+        "Host",
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "Connectionid",
+        "User-Agent",
+        "X-Amzn-Apigateway-Api-Id",
+    ]
+    additional_required_headers: ClassVar[list[str]] = [
+        "X-Amzn-Trace-Id",
+        "X-Forwarded-Port",
+        "X-Real-Ip",
+    ]
+    required_connection_headers: ClassVar[list[str]] = [
+        "Cookie",
+        "Origin",
+        "Sec-Websocket-Extensions",
+        "Sec-Websocket-Key",
+        "Sec-Websocket-Version",
+    ]
+    expected_useragent_prefix = "AmazonAPIGateway_"
+
+    # Methods of the view machinery that a client must never be able to call by name.
+    NEVER_HANDLERS: ClassVar[frozenset[str]] = frozenset(
+        {"connect", "disconnect", "dispatch", "setup", "options", "post", "as_view"}
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.body: dict[str, Any] = {}
+        self.api_gateway: ApiGateway | None = None
+        self.websocket_session: WebSocketSession | None = None
+        self.connection_id = ""
+
+    @classmethod
+    def allowed_handlers(cls) -> frozenset[str]:
+        """Explicit ``ALLOWED_HANDLERS``, else ``default`` plus the subclass's public methods."""
+        if cls.ALLOWED_HANDLERS:
+            names = set(cls.ALLOWED_HANDLERS)
+        else:
+            names = {"default", *cls.ADDITIONAL_ALLOWED_HANDLERS}
+            for klass in cls.__mro__:
+                if klass is WebSocketView:
+                    break
+                names.update(
+                    name
+                    for name, value in vars(klass).items()
+                    if callable(value) and not name.startswith("_")
+                )
+        names.add("ping")
+        return frozenset(name for name in names if not name.startswith("_")) - cls.NEVER_HANDLERS
+
+    # Dispatch
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method is None or request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        refusal = self.check_request(request)
+        if refusal is not None:
+            return refusal
+        if not hasattr(request, "user"):
+            request.user = AnonymousUser()
+        route = kwargs.get("route", "default")
+        if route == "connect":
+            handler = self.connect
+        else:
+            refusal = self.load_session(request)
+            if refusal is not None:
+                return refusal
+            if route == "disconnect":
+                handler = self.disconnect
+            else:
+                handler_or_refusal = self.select_handler(request)
+                if isinstance(handler_or_refusal, HttpResponse):
+                    return handler_or_refusal
+                handler = handler_or_refusal
+        return self.call_handler(handler, request, *args, **kwargs)
+
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response = error(f"Method {request.method} not allowed; API Gateway posts events.", 405)
+        response["Allow"] = "POST"
+        return response
+
+    def check_request(self, request: HttpRequest) -> HttpResponse | None:
+        """Refuse what did not come from our API Gateway, before touching the database."""
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > self.MAX_BODY_SIZE:
+            return error(f"Body larger than {self.MAX_BODY_SIZE} bytes.", 413)
+        missing = [
+            name
+            for name in [*self.required_headers, *self.additional_required_headers]
+            if not request.META.get(header_to_meta(name))
+        ]
+        if missing:
+            return error(f"Missing headers: {', '.join(missing)}.")
+        if not self.has_valid_gateway_secret(request):
+            return error("Invalid gateway secret.", 403)
+        api_id = request.headers["X-Amzn-Apigateway-Api-Id"]
+        if self.aws_api_gateway_id and api_id != self.aws_api_gateway_id:
+            return error("Unknown API Gateway.")
+        if request.headers["User-Agent"] != f"{self.expected_useragent_prefix}{api_id}":
+            return error("Unexpected User-Agent.")
+        self.connection_id = request.headers["Connectionid"]
+        if not re.match(self.CONNECTION_ID_PATTERN, self.connection_id):
+            return error("Malformed connection id.")
+        try:
+            body = json.loads(request.body) if request.body else {}
+        except (ValueError, UnicodeDecodeError):
+            return error("Body is not valid JSON.")
+        if not isinstance(body, dict):
+            return error("Body must be a JSON object.")
+        self.body = body
+        return None
+
+    def has_valid_gateway_secret(self, request: HttpRequest) -> bool:
+        secrets = app_settings.GATEWAY_SECRETS
+        if not secrets:
+            return True
+        given = request.META.get(header_to_meta(app_settings.GATEWAY_SECRET_HEADER), "")
+        # Compare against every secret so the time taken does not tell which one matched.
+        matches = [hmac.compare_digest(given.encode(), s.encode()) for s in secrets]
+        return any(matches)
+
+    def load_session(self, request: HttpRequest) -> HttpResponse | None:
+        """Load the connection's session with its gateway and user in one query."""
+        api_id = request.headers["X-Amzn-Apigateway-Api-Id"]
+        session = (
+            WebSocketSession.objects.select_related("api_gateway", "user")
+            .filter(connection_id=self.connection_id)
+            .first()
+        )
+        if session is None:
+            return error("Unknown connection id.")
+        if session.api_gateway is None or session.api_gateway.api_id != api_id:
+            return error("Unknown API Gateway.")
+        self.websocket_session = session
+        self.api_gateway = session.api_gateway
+        if session.user is not None:
+            request.user = session.user
+        return None
+
+    def select_handler(self, request: HttpRequest) -> Handler | HttpResponse:
+        keys = (self.handler_selection_key, self.route_selection_key)
+        if not any(key in self.body for key in keys):
+            return error(f"Body needs a {' or '.join(repr(k) for k in keys)} key.")
+        allowed = self.allowed_handlers()
+        name = "default"
+        for key in keys:
+            candidate = self.body.get(key)
+            if isinstance(candidate, str) and candidate in allowed and hasattr(self, candidate):
+                name = candidate
+                break
+        if not self.has_permissions(request, name):
+            return error("Permission denied.", 403)
+        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
+            request_count=F("request_count") + 1
+        )
+        return getattr(self, name)
+
+    def call_handler(
+        self, handler: Handler, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        try:
+            response = handler(request, *args, **kwargs)
+        except Exception as exc:
+            logger.exception("Unexpected WebSocket exception in %s", handler.__name__)
+            if self.SEND_EXCEPTION_MAIL:
+                mail_admins("Unexpected Websocket Exception", str(exc), fail_silently=True)
+            raise
+        return response or JsonResponse({})
+
+    # Permissions
+
+    def has_permissions(self, request: HttpRequest, handler_name: str) -> bool:
+        if self.all_permissions_required and not self.has_all_permission(request):
+            return False
+        if self.permissions_required and not self.has_any_permission(request):
+            return False
+        needed = self.HANDLER_PERMISSIONS.get(handler_name, [])
+        return not needed or request.user.has_perms(needed)
+
+    def has_any_permission(self, request: HttpRequest) -> bool:
+        return any(request.user.has_perm(p) for p in self.permissions_required)
+
+    def has_all_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(self.all_permissions_required)
+
+    # Connect
+
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
+        """Check and record a new connection; a non-2xx answer makes API Gateway refuse it."""
+        self.api_gateway = ApiGateway.objects.filter(
+            api_id=request.headers["X-Amzn-Apigateway-Api-Id"]
+        ).first()
+        if self.api_gateway is None:
+            return error("Unknown API Gateway.")
+        ip_address = self.client_ip(request)
+        cookie_user = request.user if request.user.is_authenticated else None
+        if self.RATE_LIMIT_ENABLED:
+            allowed, _ = ConnectionRateLimit.check_rate_limit(
+                ip_address, cookie_user, self.rate_limit_max_attempts, self.rate_limit_window
+            )
+            if not allowed:
+                ConnectionRateLimit.record_attempt(ip_address, cookie_user, successful=False)
+                return error("Too many connection attempts.", 429)
+        missing = [
+            name
+            for name in self.required_connection_headers
+            if not request.META.get(header_to_meta(name))
+        ]
+        if missing:
+            return error(f"Missing headers: {', '.join(missing)}.")
+        if not self.is_origin_allowed(request, request.headers["Origin"]):
+            return error("Origin not allowed.", 403)
+        channel = self.get_channel_name(request)
+        if channel is None:
+            return error("Invalid channel name.")
+        if self.USE_WS_TOKEN:
+            session = getattr(request, "session", None)
+            user = WebSocketToken.validate_and_consume(
+                request.GET.get("ws_token", ""), getattr(session, "session_key", None) or ""
+            )
+            if user is None:
+                return error("Invalid or expired token.", 403)
+            request.user = user
+        if not self.has_channel_access(request, channel):
+            return error("Channel access denied.", 403)
+        ok, message = self._additional_connection_checks(request, *args, **kwargs)
+        if not ok:
+            if self.RATE_LIMIT_ENABLED:
+                ConnectionRateLimit.record_attempt(ip_address, cookie_user, successful=False)
+            return error(message or "Connection refused.", 403)
+        user = request.user if request.user.is_authenticated else None
+        try:
+            with transaction.atomic():
+                self.websocket_session = WebSocketSession.objects.create(
+                    connection_id=self.connection_id,
+                    channel_name=channel,
+                    user=user,
+                    api_gateway=self.api_gateway,
+                )
+        except IntegrityError:
+            return error("Connection id already registered.")
+        if self.RATE_LIMIT_ENABLED:
+            ConnectionRateLimit.record_attempt(ip_address, user, successful=True)
+        return None
+
+    @property
+    def rate_limit_max_attempts(self) -> int:
+        return self.RATE_LIMIT_MAX_ATTEMPTS or app_settings.RATE_LIMIT_MAX_ATTEMPTS
+
+    @property
+    def rate_limit_window(self) -> int:
+        return self.RATE_LIMIT_WINDOW_MINUTES or app_settings.RATE_LIMIT_WINDOW_MINUTES
+
+    def client_ip(self, request: HttpRequest) -> str:
+        """The address API Gateway saw: the last hop it appended to ``X-Forwarded-For``."""
+        candidate = request.headers["X-Forwarded-For"].split(",")[-1].strip()
+        try:
+            validate_ipv46_address(candidate)
+        except ValidationError:
+            return "0.0.0.0"
+        return candidate
+
+    def is_origin_allowed(self, request: HttpRequest, origin: str) -> bool:
+        """The page's origin must be this site (the Host) or in ``CSRF_TRUSTED_ORIGINS``."""
+        return urlsplit(origin).netloc == request.headers["Host"] or origin in getattr(
+            settings, "CSRF_TRUSTED_ORIGINS", []
+        )
+
+    def get_channel_name(self, request: HttpRequest) -> str | None:
+        """The requested channel, the gateway's default, or ``""``; None when invalid."""
+        channel = request.GET.get("channel", "")
+        if not channel:
+            return self.api_gateway.default_channel_name if self.api_gateway else ""
+        return channel if self.is_valid_channel_name(channel) else None
+
+    def is_valid_channel_name(self, channel: Any) -> bool:
+        return (
+            isinstance(channel, str)
+            and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH
+            and re.match(self.CHANNEL_NAME_PATTERN, channel) is not None
+        )
+
+    def has_channel_access(self, request: HttpRequest, channel: str) -> bool:
+        """Hook: may ``request.user`` join ``channel``? Everyone may, by default."""
+        return True
+
+    def _additional_connection_checks(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> tuple[bool, str]:
+        """Hook: return ``(False, reason)`` to refuse a connection."""
+        return True, ""
+
+    # Built-in handlers
+
+    def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
+        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(connected=False)
+        self.websocket_session.connected = False
+        return None
+
+    def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
+        raise NotImplementedError("This logic needs to be defined within the subclass")
+
+    def ping(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Heartbeat: keeps the connection under API Gateway's idle timeout."""
+        return JsonResponse({"type": "pong"})
+
+    def change_channel(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Move this connection to ``body["channel"]``."""
+        channel = self.body.get("channel")
+        if not self.is_valid_channel_name(channel):
+            return error("Invalid channel name.")
+        if not self.has_channel_access(request, channel):
+            return error("Channel access denied.", 403)
+        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(channel_name=channel)
+        self.websocket_session.channel_name = channel
+        return JsonResponse({"type": "channel_changed", "channel": channel})
+
+
+class WebSocketTokenView(View):
+    """POST: issue a single-use connect token to the logged-in user (CSRF protected)."""
+
+    http_method_names: ClassVar[list[str]] = ["post"]
+
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response = error(f"Method {request.method} not allowed; POST for a token.", 405)
+        response["Allow"] = "POST"
+        return response
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return error("Authentication required.", 403)
+        if not WebSocketToken.check_rate_limit(
+            request.user, app_settings.TOKEN_RATE_LIMIT_PER_MINUTE
+        ):
+            return error("Rate limit exceeded.", 429)
+        if not request.session.session_key:
+            request.session.create()
+        token = WebSocketToken.generate_token(request.user, request.session.session_key)
+        return JsonResponse({"token": token.token, "expires_in": app_settings.TOKEN_EXPIRY_SECONDS})

@@ -1,0 +1,1 @@
+"""The project's application tasks that enqueue broadcasts."""
