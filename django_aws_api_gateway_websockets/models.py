@@ -122,6 +122,12 @@ class ApiGateway(models.Model):
     def __str__(self) -> str:
         return self.api_name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.full_clean()
+        if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
+            self.target_base_endpoint += "/"
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.domain_name and not DOMAIN_NAME_RE.match(self.domain_name):
             raise ValidationError({"domain_name": "Invalid domain name format"})
@@ -129,12 +135,6 @@ class ApiGateway(models.Model):
             raise ValidationError(
                 {"api_name": "Use letters, digits, spaces, hyphens and underscores only"}
             )
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.full_clean()
-        if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
-            self.target_base_endpoint += "/"
-        super().save(*args, **kwargs)
 
     @property
     def management_endpoint(self) -> str:
