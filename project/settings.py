@@ -95,6 +95,13 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The embedded broker of ``rundemo`` when no Redis answers: producers and consumers
+    # share one folder (created by rundemo).
+    _broker_folder = os.environ.get("CELERY_FILESYSTEM_FOLDER", str(BASE_DIR / ".demo" / "broker"))
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {"data_folder_in": _broker_folder, "data_folder_out": _broker_folder}
+    )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
