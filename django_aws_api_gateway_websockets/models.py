@@ -153,7 +153,13 @@ class ApiGateway(models.Model):
         if not self.target_base_endpoint:
             raise ValueError("A target base endpoint is required")
         client = get_boto3_client()
-        if not self.api_id:
+        routes_done: set[str] = set()
+        stages_done: set[str] = set()
+        if self.api_id:
+            # A previous attempt failed part-way: carry on from what AWS already has.
+            routes_done = {i["RouteKey"] for i in client.get_routes(ApiId=self.api_id)["Items"]}
+            stages_done = {i["StageName"] for i in client.get_stages(ApiId=self.api_id)["Items"]}
+        else:
             response = client.create_api(
                 ApiKeySelectionExpression=self.api_key_selection_expression,
                 Description=self.api_description,
@@ -166,12 +172,16 @@ class ApiGateway(models.Model):
             self.api_id = response["ApiId"]
             self.api_endpoint = response["ApiEndpoint"]
             self.save(update_fields=["api_id", "api_endpoint", "updated_on"])
-        for route in ("$connect", "$disconnect", "$default"):
-            self._create_route(client, route, self.target_base_endpoint + route.lstrip("$"))
+        for route_key in ("$connect", "$disconnect", "$default"):
+            if route_key not in routes_done:
+                uri = self.target_base_endpoint + route_key.lstrip("$")
+                self._create_route(client, route_key, uri)
         routes = list(self.additional_routes.filter(deployed=False))
         for route in routes:
-            route.create_route(client, deploy=False)
-        client.create_stage(ApiId=self.api_id, StageName=self.stage_name)
+            if route.route_key not in routes_done:
+                route.create_route(client, deploy=False)
+        if self.stage_name not in stages_done:
+            client.create_stage(ApiId=self.api_id, StageName=self.stage_name)
         self.deploy_api(client)
         with transaction.atomic():
             self.api_created = True
