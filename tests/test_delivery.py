@@ -1,0 +1,419 @@
+"""The delivery engine's code paths, with eager tasks and a scripted Management API client."""
+
+import json
+from datetime import timedelta
+from unittest.mock import Mock, patch
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from django_aws_api_gateway_websockets import delivery
+from django_aws_api_gateway_websockets.errors import Outcome, classify, error_code
+from django_aws_api_gateway_websockets.models import (
+    DeliveryBatch,
+    DeliveryReport,
+    WebSocketSession,
+)
+from django_aws_api_gateway_websockets.payload import encode_message
+from django_aws_api_gateway_websockets.selection import describe, from_queryset, resolve
+from django_aws_api_gateway_websockets.testing import capture_messages
+
+PATCH_CLIENT = "django_aws_api_gateway_websockets.models.get_boto3_client"
+
+
+def client_error(code, status):
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "PostToConnection",
+    )
+
+
+# Classification
+
+
+@pytest.mark.parametrize(
+    ("exc", "outcome"),
+    [
+        (client_error("GoneException", 410), Outcome.GONE),
+        (client_error("", 410), Outcome.GONE),
+        (client_error("LimitExceededException", 429), Outcome.RETRY),
+        (client_error("TooManyRequestsException", 429), Outcome.RETRY),
+        (client_error("", 429), Outcome.RETRY),
+        (client_error("InternalServerErrorException", 500), Outcome.RETRY),
+        (client_error("", 503), Outcome.RETRY),
+        (EndpointConnectionError(endpoint_url="http://x"), Outcome.RETRY),
+        (client_error("PayloadTooLargeException", 413), Outcome.FAILED),
+        (client_error("ForbiddenException", 403), Outcome.FAILED),
+        (client_error("BadRequestException", 400), Outcome.FAILED),
+        (TypeError("bug"), Outcome.FAILED),
+    ],
+)
+def test_classify(exc, outcome):
+    assert classify(exc) is outcome
+
+
+def test_error_code():
+    assert error_code(client_error("GoneException", 410)) == "GoneException"
+    assert error_code(client_error("", 502)) == "502"
+    assert error_code(TimeoutError()) == "TimeoutError"
+
+
+@pytest.mark.parametrize("attempt", range(8))
+def test_backoff_is_exponential_capped_and_jittered(attempt, settings):
+    settings.WEBSOCKETS = {"delivery_retry_base_seconds": 1.0, "delivery_retry_max_seconds": 30}
+    ceiling = min(30, 2**attempt)
+    delays = {delivery.backoff(attempt) for _ in range(50)}
+    assert all(ceiling / 2 <= d <= ceiling for d in delays)
+    assert len(delays) > 1
+
+
+# Payloads
+
+
+def test_encode_stamps_delivery_id():
+    assert json.loads(encode_message({"type": "x"}, "id-1")) == {"type": "x", "delivery_id": "id-1"}
+    assert json.loads(encode_message([1, 2], "id-1")) == [1, 2]
+
+
+@pytest.mark.django_db
+def test_non_json_data_is_refused_before_queueing(websocket_session):
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        websocket_session.send_message({"when": timezone.now()})
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        websocket_session.send_message({"x": float("nan")})
+    assert not DeliveryReport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_oversized_data_is_refused_before_queueing(websocket_session):
+    with pytest.raises(ValueError, match=r"exceeds AWS limit: \d+ bytes \(max: 131072 bytes\)"):
+        WebSocketSession.objects.all().send_message({"blob": "é" * 70_000})
+    assert not DeliveryReport.objects.exists()
+
+
+# Selections
+
+
+@pytest.mark.django_db
+def test_queryset_selection_round_trips(sessions):
+    selection = from_queryset(
+        WebSocketSession.objects.filter(channel_name="general").exclude(connection_id="c-0")
+    )
+    json.dumps(selection)  # travels as JSON
+    assert sorted(resolve(selection).values_list("connection_id", flat=True)) == [
+        "c-1",
+        "c-2",
+    ]
+    assert describe(selection).startswith("queryset: SELECT")
+
+
+@pytest.mark.django_db
+def test_sliced_queryset_selection(sessions):
+    selection = from_queryset(WebSocketSession.objects.order_by("-pk")[:2])
+    assert resolve(selection).count() == 2
+
+
+@pytest.mark.django_db
+def test_tampered_selection_is_refused(sessions):
+    selection = from_queryset(WebSocketSession.objects.all())
+    selection["query"] = selection["query"][:-3] + "abc"
+    with pytest.raises(signing.BadSignature):
+        resolve(selection)
+
+
+def test_describe_structured():
+    assert describe({"filter": {}, "exclude": {}}) == "everyone"
+    assert (
+        describe({"filter": {"channel_name": "a"}, "exclude": {"connection_id": "x"}})
+        == "channel_name=a, not connection_id=x"
+    )
+
+
+# Sending
+
+
+@pytest.fixture
+def sessions(api_gateway):
+    old = timezone.now() - timedelta(minutes=5)
+    rows = [
+        WebSocketSession(
+            connection_id=f"c-{n}",
+            api_gateway=api_gateway,
+            channel_name="general" if n < 3 else "other",
+        )
+        for n in range(5)
+    ]
+    WebSocketSession.objects.bulk_create(rows)
+    # Older than the grace period, so a 410 means gone at once.
+    WebSocketSession.objects.update(created_on=old)
+    return WebSocketSession.objects.order_by("pk")
+
+
+def refreshed(report):
+    report.refresh_from_db()
+    return report
+
+
+@pytest.mark.django_db
+def test_channel_broadcast_reaches_each_connected_member_once(sessions):
+    WebSocketSession.objects.filter(connection_id="c-2").update(connected=False)
+    with capture_messages() as outbox:
+        report = WebSocketSession.objects.send_to_channel("general", {"type": "hi"})
+    assert sorted(m.connection_id for m in outbox) == ["c-0", "c-1"]
+    assert {m.delivery_id for m in outbox} == {str(report.pk)}
+    assert outbox[0].endpoint == "https://abc123.execute-api.us-east-1.amazonaws.com/test"
+    report = refreshed(report)
+    assert (report.recipients, report.delivered, report.gone, report.failed) == (2, 2, 0, 0)
+    assert report.started <= report.finished
+
+
+@pytest.mark.django_db
+def test_exclude_the_sender(sessions):
+    with capture_messages() as outbox:
+        WebSocketSession.objects.send_to_channel("general", {"type": "hi"}, exclude="c-1")
+    assert sorted(m.connection_id for m in outbox) == ["c-0", "c-2"]
+
+
+@pytest.mark.django_db
+def test_send_to_user_and_to_all(sessions, websocket_user):
+    WebSocketSession.objects.filter(connection_id__in=["c-1", "c-4"]).update(user=websocket_user)
+    with capture_messages() as outbox:
+        WebSocketSession.objects.send_to_user(websocket_user, {"type": "you"})
+        WebSocketSession.objects.send_to_all({"type": "all"})
+    assert [m["type"] for m in outbox.to("c-1")] == ["you", "all"]
+    assert [m["type"] for m in outbox.to("c-0")] == ["all"]
+    assert sum(1 for m in outbox if m.data["type"] == "you") == 2
+    assert sum(1 for m in outbox if m.data["type"] == "all") == 5
+
+
+@pytest.mark.django_db
+def test_recipients_are_split_into_batches(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_batch_size": 2}
+    with capture_messages() as outbox:
+        report = WebSocketSession.objects.all().send_message({"type": "x"})
+    assert len(outbox) == 5
+    assert DeliveryBatch.objects.filter(report=report).count() == 3
+    assert sorted(len(b.session_ids) for b in report.batches.all()) == [1, 2, 2]
+    assert refreshed(report).finished is not None
+
+
+@pytest.mark.django_db
+def test_empty_selection_finishes_with_no_recipients(sessions):
+    with capture_messages() as outbox:
+        report = WebSocketSession.objects.send_to_channel("nobody", {"type": "x"})
+    report = refreshed(report)
+    assert outbox == []
+    assert (report.recipients, report.planned, report.finished is not None) == (0, True, True)
+
+
+class ScriptedClient:
+    """Answers each connection id from a script of outcomes, one per call."""
+
+    def __init__(self, script):
+        self.script = {cid: list(answers) for cid, answers in script.items()}
+        self.calls = []
+
+    def post_to_connection(self, *, Data, ConnectionId):
+        self.calls.append(ConnectionId)
+        answers = self.script.get(ConnectionId, [])
+        answer = answers.pop(0) if answers else None
+        if answer is not None:
+            raise answer
+        return {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def send_with(script, data=None):
+    client = ScriptedClient(script)
+    with patch(PATCH_CLIENT, return_value=client):
+        report = WebSocketSession.objects.all().send_message(data or {"type": "x"})
+    return client, refreshed(report)
+
+
+@pytest.mark.django_db
+def test_only_failed_recipients_are_retried(sessions):
+    throttled = client_error("LimitExceededException", 429)
+    client, report = send_with({"c-1": [throttled, throttled], "c-3": [client_error("", 503)]})
+    assert sorted(client.calls) == sorted(["c-0", "c-1", "c-2", "c-3", "c-4", "c-1", "c-3", "c-1"])
+    assert (report.delivered, report.failed, report.retried) == (5, 0, 3)
+    assert report.finished is not None
+
+
+@pytest.mark.django_db
+def test_retries_are_bounded(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_max_attempts": 3}
+    throttled = client_error("LimitExceededException", 429)
+    client, report = send_with({"c-1": [throttled] * 10})
+    assert client.calls.count("c-1") == 3
+    assert (report.delivered, report.failed, report.retried) == (4, 1, 2)
+    assert report.finished is not None
+
+
+@pytest.mark.django_db
+def test_gone_recipients_are_marked_disconnected_in_one_update(sessions, django_assert_num_queries):
+    gone = client_error("GoneException", 410)
+    _, report = send_with({"c-0": [gone], "c-4": [gone]})
+    assert (report.delivered, report.gone, report.retried) == (3, 2, 0)
+    assert set(
+        WebSocketSession.objects.filter(connected=False).values_list("connection_id", flat=True)
+    ) == {"c-0", "c-4"}
+    batch = report.batches.get()
+    with django_assert_num_queries(8):
+        # Replaying the batch's settled attempt: one lookup, nothing else.
+        for _ in range(8):
+            delivery.deliver(batch.pk, 0)
+
+
+@pytest.mark.django_db
+def test_young_connection_gone_is_retried_once(sessions):
+    WebSocketSession.objects.filter(connection_id="c-0").update(created_on=timezone.now())
+    gone = client_error("GoneException", 410)
+    client, report = send_with({"c-0": [gone], "c-1": [gone, gone]})
+    assert client.calls.count("c-0") == 2  # retried, then delivered
+    assert client.calls.count("c-1") == 1  # old connection: gone at once
+    assert (report.delivered, report.gone, report.retried) == (4, 1, 1)
+
+
+@pytest.mark.django_db
+def test_young_connection_gone_twice_is_gone(sessions):
+    WebSocketSession.objects.filter(connection_id="c-0").update(created_on=timezone.now())
+    gone = client_error("GoneException", 410)
+    client, report = send_with({"c-0": [gone, gone]})
+    assert client.calls.count("c-0") == 2
+    assert report.gone == 1
+    assert WebSocketSession.objects.get(connection_id="c-0").connected is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "code,status", [("PayloadTooLargeException", 413), ("ForbiddenException", 403)]
+)
+def test_permanent_failures_are_not_retried_and_are_logged(sessions, caplog, code, status):
+    client, report = send_with({"c-2": [client_error(code, status)]})
+    assert client.calls.count("c-2") == 1
+    assert (report.delivered, report.failed, report.retried) == (4, 1, 0)
+    assert f"failed for good on gateway abc123 stage test: {code}" in caplog.text
+
+
+@pytest.mark.django_db
+def test_session_without_gateway_fails(sessions, caplog):
+    WebSocketSession.objects.filter(connection_id="c-3").update(api_gateway=None)
+    client, report = send_with({})
+    assert "c-3" not in client.calls
+    assert report.failed == 1
+    assert "c-3 has no API Gateway" in caplog.text
+
+
+@pytest.mark.django_db
+def test_sessions_each_go_through_their_own_gateway(sessions, api_gateway):
+    from django_aws_api_gateway_websockets.models import ApiGateway
+
+    other = ApiGateway.objects.create(api_name="Other", api_id="zzz999", stage_name="eu")
+    WebSocketSession.objects.filter(connection_id="c-4").update(api_gateway=other)
+    with capture_messages() as outbox:
+        WebSocketSession.objects.all().send_message({"type": "x"})
+    endpoints = {m.connection_id: m.endpoint for m in outbox}
+    assert endpoints["c-4"] == "https://zzz999.execute-api.us-east-1.amazonaws.com/eu"
+    assert endpoints["c-0"] == "https://abc123.execute-api.us-east-1.amazonaws.com/test"
+
+
+@pytest.mark.django_db
+def test_session_disconnected_after_planning_counts_as_gone(sessions):
+    report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    with patch.object(delivery, "queue_batch"):
+        delivery.plan(report.pk)
+    WebSocketSession.objects.filter(connection_id="c-1").delete()
+    with capture_messages() as outbox:
+        delivery.deliver(report.batches.get().pk, 0)
+    assert len(outbox) == 4
+    assert (refreshed(report).delivered, report.gone) == (4, 1)
+
+
+@pytest.mark.django_db
+def test_plan_resumes_from_its_cursor(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_batch_size": 2}
+    report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    queued = []
+    with patch.object(delivery, "queue_batch", side_effect=lambda *a, **k: queued.append(a)):
+        # A first run that died after its first batch left this behind…
+        pks = list(sessions.values_list("pk", flat=True))
+        DeliveryBatch.objects.create(report=report, session_ids=pks[:2], pending=pks[:2])
+        DeliveryReport.objects.filter(pk=report.pk).update(
+            plan_cursor=pks[1], recipients=2, batches_pending=1
+        )
+        # …and the redelivered task picks up after the cursor.
+        delivery.plan(report.pk)
+        delivery.plan(report.pk)  # a third delivery of the message does nothing
+    report = refreshed(report)
+    assert (report.recipients, report.planned, report.batches_pending) == (5, True, 3)
+    assert len(queued) == 2
+    covered = sorted(pk for b in report.batches.all() for pk in b.session_ids)
+    assert covered == pks
+
+
+@pytest.mark.django_db
+def test_resume_stalled_requeues_lost_work(sessions, settings):
+    report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    with patch.object(delivery, "queue_batch"):
+        delivery.plan(report.pk)
+    unplanned = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    long_ago = timezone.now() - timedelta(hours=2)
+    DeliveryBatch.objects.update(updated_on=long_ago)
+    DeliveryReport.objects.filter(pk=unplanned.pk).update(created_on=long_ago)
+    with capture_messages() as outbox:
+        assert delivery.resume_stalled() == 2
+    assert len(outbox) == 10  # the stalled batch, and the unplanned send
+    assert refreshed(report).finished is not None
+    assert refreshed(unplanned).finished is not None
+    assert delivery.resume_stalled() == 0
+
+
+# Transactions
+
+
+@pytest.mark.django_db
+def test_send_in_a_rolled_back_transaction_is_never_delivered(sessions):
+    with capture_messages() as outbox, pytest.raises(RuntimeError), transaction.atomic():
+        WebSocketSession.objects.all().send_message({"type": "x"})
+        raise RuntimeError("roll back")
+    assert outbox == []
+    assert not DeliveryReport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_send_in_a_transaction_waits_for_commit(sessions, django_capture_on_commit_callbacks):
+    with (
+        capture_messages() as outbox,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        transaction.atomic(),
+    ):
+        WebSocketSession.objects.all().send_message({"type": "x"})
+        assert outbox == []
+    assert len(callbacks) == 1
+    assert len(outbox) == 5
+
+
+@pytest.mark.django_db
+def test_enqueue_makes_no_aws_call(sessions):
+    factory = Mock()
+    with (
+        patch(PATCH_CLIENT, factory),
+        patch("django_aws_api_gateway_websockets.sending._queue_plan"),
+    ):
+        WebSocketSession.objects.all().send_message({"type": "x"})
+    factory.assert_not_called()
+
+
+@pytest.mark.django_db
+def test_enqueue_is_constant_in_recipients(api_gateway, django_assert_num_queries):
+    WebSocketSession.objects.bulk_create(
+        WebSocketSession(connection_id=f"n-{n}", api_gateway=api_gateway) for n in range(300)
+    )
+    with patch("django_aws_api_gateway_websockets.sending._queue_plan") as queue_plan:
+        with django_assert_num_queries(1):
+            WebSocketSession.objects.filter(channel_name="").send_message({"type": "x"})
+        with django_assert_num_queries(1):
+            WebSocketSession.objects.send_to_all({"type": "x"})
+    assert queue_plan.call_count == 2
