@@ -1,0 +1,65 @@
+"""System checks name what is wrong with the settings."""
+
+import pytest
+
+from django_aws_api_gateway_websockets.checks import check_settings
+
+
+def ids(settings_errors):
+    return [e.id.rsplit(".", 1)[1] for e in settings_errors]
+
+
+def test_defaults_pass():
+    assert check_settings() == []
+
+
+def test_not_a_dict(settings):
+    settings.WEBSOCKETS = ["nope"]
+    assert ids(check_settings()) == ["E001"]
+
+
+def test_unknown_key(settings):
+    settings.WEBSOCKETS = {"delivery_batchsize": 10}
+    (error,) = check_settings()
+    assert error.msg == "WEBSOCKETS has an unknown key 'delivery_batchsize'."
+    assert "delivery_batch_size" in error.hint
+
+
+@pytest.mark.parametrize("value", [0, -1, "10", True, None])
+def test_numbers_must_be_positive(settings, value):
+    settings.WEBSOCKETS = {"delivery_concurrency": value}
+    (error,) = check_settings()
+    assert error.id.endswith("E003")
+    assert "delivery_concurrency" in error.msg
+
+
+@pytest.mark.parametrize("value", ["one-secret", [""], [1]])
+def test_gateway_secrets(settings, value):
+    settings.WEBSOCKETS = {"gateway_secrets": value}
+    assert ids(check_settings()) == ["E004"]
+
+
+def test_secret_header(settings):
+    settings.WEBSOCKETS = {"gateway_secret_header": ""}
+    assert ids(check_settings()) == ["E005"]
+
+
+@pytest.mark.parametrize("value", ["https://{api}.example/{stage}", 5, "https://{0}"])
+def test_management_endpoint(settings, value):
+    settings.WEBSOCKETS = {"management_endpoint": value}
+    assert ids(check_settings()) == ["E006"]
+
+
+def test_region_missing(settings):
+    settings.AWS_GATEWAY_REGION_NAME = None
+    assert ids(check_settings()) == ["W001"]
+
+
+def test_visibility_timeout_too_short(settings):
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 120}
+    assert ids(check_settings()) == ["W002"]
+
+
+def test_stall_sweep_inside_visibility_timeout(settings):
+    settings.WEBSOCKETS = {"delivery_stall_seconds": 600}
+    assert ids(check_settings()) == ["W003"]
