@@ -4,6 +4,7 @@ DATABASE_URL picks the database (CI uses PostgreSQL); CELERY_BROKER_URL the Redi
 the integration tests, which switch eager mode off for their own real worker.
 """
 
+import json
 import os
 
 from project.settings import *  # noqa: F403
@@ -14,14 +15,32 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 ROOT_URLCONF = "tests.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-CELERY_TASK_ALWAYS_EAGER = True
+# Worker processes started by the integration tests get the same settings with
+# TEST_CELERY_EAGER=0 and their own WEBSOCKETS (as JSON), database and visibility timeout.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("TEST_CELERY_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+    "unacked_restore_interval": 1,
+}
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not memory, so that worker processes share the test database; WAL and a
+    # timeout let them write while the tests read.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}  # noqa: F405
+    DATABASES["default"]["OPTIONS"] = {  # noqa: F405
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+    }
+# Close connections after each task, so worker threads never hold the test database open.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
 AWS_GATEWAY_REGION_NAME = "us-east-1"
 AWS_IAM_PROFILE = None
 AWS_ACCESS_KEY_ID = "local"
 AWS_SECRET_ACCESS_KEY = "local"
-WEBSOCKETS = {}
+WEBSOCKETS = json.loads(os.environ.get("TEST_WEBSOCKETS", "{}"))
 
 LOGGING = {"version": 1, "disable_existing_loggers": False}

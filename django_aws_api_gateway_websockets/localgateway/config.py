@@ -1,0 +1,85 @@
+"""Settings for one local stand-in of an API Gateway WebSocket API."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# API Gateway only accepts these characters in stage names; holding the local
+# gateway to the same rule also keeps the stage safe to use as a literal URL segment.
+_STAGE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def check_rate(name: str, value: float) -> float:
+    """Return ``value`` as a float if it is a fraction in [0, 1], else raise ValueError."""
+    rate = float(value)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+    return rate
+
+
+@dataclass
+class GatewayConfig:
+    """What the local gateway needs to know to behave like one deployed API stage.
+
+    ``target_base_url`` is where ``connect``, ``disconnect`` and ``default`` are appended,
+    so it always ends with a slash. ``routes`` maps additional route keys to the
+    integration URL each one forwards to.
+    """
+
+    api_id: str
+    stage: str
+    target_base_url: str
+    routes: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 8001
+    secret_header: str | None = None
+    secret: str | None = None
+    idle_timeout: float = 600.0
+    max_lifetime: float = 7200.0
+    latency_ms: float = 0.0
+    throttle_rate: float = 0.0
+    gone_rate: float = 0.0
+    route_selection_key: str = "action"
+    # API Gateway refuses frames and Management API payloads over 128 KB.
+    max_message_bytes: int = 131072
+    # API Gateway gives an integration at most 29 seconds to answer.
+    integration_timeout: float = 29.0
+    # Seeds the random draws behind throttle_rate / gone_rate so runs can be repeated.
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.api_id:
+            raise ValueError("api_id must not be empty")
+        if not _STAGE_NAME.fullmatch(self.stage or ""):
+            raise ValueError(f"stage must match [A-Za-z0-9_-]+, got {self.stage!r}")
+        if not self.target_base_url:
+            raise ValueError("target_base_url must not be empty")
+        if not self.target_base_url.endswith("/"):
+            self.target_base_url += "/"
+        # Copy so a caller's dict changing later cannot change routing under us.
+        self.routes = dict(self.routes)
+        for name in ("idle_timeout", "max_lifetime", "integration_timeout"):
+            if float(getattr(self, name)) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
+        if self.max_message_bytes <= 0:
+            raise ValueError("max_message_bytes must be positive")
+        self.throttle_rate = check_rate("throttle_rate", self.throttle_rate)
+        self.gone_rate = check_rate("gone_rate", self.gone_rate)
+
+    @property
+    def connect_url(self) -> str:
+        """Integration URL of the ``$connect`` route (without the browser's query string)."""
+        return self.target_base_url + "connect"
+
+    @property
+    def disconnect_url(self) -> str:
+        """Integration URL of the ``$disconnect`` route."""
+        return self.target_base_url + "disconnect"
+
+    @property
+    def default_url(self) -> str:
+        """Integration URL of the ``$default`` route."""
+        return self.target_base_url + "default"
