@@ -6,6 +6,8 @@ the integration tests, which switch eager mode off for their own real worker.
 
 import json
 import os
+import tempfile
+from pathlib import Path
 
 from project.settings import *  # noqa: F403
 
@@ -28,7 +30,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not memory, so that worker processes share the test database; WAL and a
     # timeout let them write while the tests read.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}  # noqa: F405
+    # One file per test run, so that concurrent runs never share it.
+    test_db = Path(tempfile.gettempdir()) / f"gateway-sockets-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(test_db)}  # noqa: F405
     DATABASES["default"]["OPTIONS"] = {  # noqa: F405
         "init_command": "PRAGMA journal_mode=WAL;",
         "timeout": 30,
