@@ -200,29 +200,15 @@ class DeliveryBatchInline(admin.TabularInline):
 
 @admin.register(DeliveryReport)
 class DeliveryReportAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "description",
-        "created_on",
-        "progress_bar",
-        "recipients",
-        "delivered",
-        "gone",
-        "failed",
-        "retried",
-        "finished",
-    ]
+    COUNTS = ["recipients", "delivered", "gone", "failed", "retried"]
+    list_display = ["id", "description", "created_on", "progress_bar", *COUNTS, "finished"]
     list_filter = ["created_on", "finished"]
     search_fields = ["id", "description"]
     readonly_fields = [
         "id",
         "description",
         "progress_bar",
-        "recipients",
-        "delivered",
-        "gone",
-        "failed",
-        "retried",
+        *COUNTS,
         "batches_pending",
         "planned",
         "created_on",

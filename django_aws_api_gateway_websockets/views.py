@@ -38,16 +38,27 @@ def header_to_meta(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
 
 
+class PostOnlyMixin:
+    """Answer any method but POST with a JSON 405."""
+
+    http_method_names: ClassVar[list[str]] = ["post"]
+
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response = error(f"Method {request.method} not allowed; use POST.", 405)
+        response["Allow"] = "POST"
+        return response
+
+
 @method_decorator(csrf_exempt, name="dispatch")
-class WebSocketView(View):
+class WebSocketView(PostOnlyMixin, View):
     """Base view for the events API Gateway forwards: ``connect``, ``disconnect`` and messages.
 
     Route it with a ``route`` slug, e.g. ``path("ws/<slug:route>", MyView.as_view())``.
     Messages pick a handler method by the body's ``handler`` key, else its ``action`` key;
     names not allowed fall back to ``default``.
     """
-
-    http_method_names: ClassVar[list[str]] = ["post"]
 
     ALLOWED_HANDLERS: ClassVar[set[str]] = set()
     ADDITIONAL_ALLOWED_HANDLERS: ClassVar[list[str]] = []
@@ -144,13 +155,6 @@ class WebSocketView(View):
                     return handler_or_refusal
                 handler = handler_or_refusal
         return self.call_handler(handler, request, *args, **kwargs)
-
-    def http_method_not_allowed(
-        self, request: HttpRequest, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
-        response = error(f"Method {request.method} not allowed; API Gateway posts events.", 405)
-        response["Allow"] = "POST"
-        return response
 
     def check_request(self, request: HttpRequest) -> HttpResponse | None:
         """Refuse what did not come from our API Gateway, before touching the database."""
@@ -389,17 +393,8 @@ class WebSocketView(View):
         return JsonResponse({"type": "channel_changed", "channel": channel})
 
 
-class WebSocketTokenView(View):
+class WebSocketTokenView(PostOnlyMixin, View):
     """POST: issue a single-use connect token to the logged-in user (CSRF protected)."""
-
-    http_method_names: ClassVar[list[str]] = ["post"]
-
-    def http_method_not_allowed(
-        self, request: HttpRequest, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
-        response = error(f"Method {request.method} not allowed; POST for a token.", 405)
-        response["Allow"] = "POST"
-        return response
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:

@@ -472,4 +472,4 @@ def test_token_view_refuses_get(client, websocket_user):
     client.force_login(websocket_user)
     response = client.get("/api/ws-token/")
     assert response.status_code == 405
-    assert response.json()["error"].startswith("Method GET not allowed")
+    assert response.json() == {"error": "Method GET not allowed; use POST."}

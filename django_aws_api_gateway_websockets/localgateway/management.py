@@ -13,10 +13,11 @@ from urllib.parse import unquote
 
 from aiohttp import WSCloseCode, web
 
-from .connections import ConnectionGone, LiveConnection
+from .connections import ConnectionGone, LiveConnection, VirtualConnection
 from .faults import Fault
 from .ids import iso8601
 from .keys import CONFIG_KEY, STATE_KEY
+from .state import GatewayState
 
 logger = logging.getLogger(__name__)
 
@@ -95,12 +96,20 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     return body if len(body) <= limit else None
 
 
-async def get_connection(request: web.Request) -> web.Response:
-    """Describe a connection like ``GetConnection``."""
+async def _find_target(
+    request: web.Request,
+) -> tuple[GatewayState, str, LiveConnection | VirtualConnection | None]:
+    """After the injected latency: the state, the connection id, and its live target."""
     state = request.app[STATE_KEY]
     connection_id = connection_id_from(request)
     await state.apply_latency()
     target = None if state.is_gone_id(connection_id) else state.lookup(connection_id)
+    return state, connection_id, target
+
+
+async def get_connection(request: web.Request) -> web.Response:
+    """Describe a connection like ``GetConnection``."""
+    _, connection_id, target = await _find_target(request)
     if target is None:
         return _gone(request, connection_id)
     # The wire format is camelCase, as AWS sends it; boto3 maps it to ConnectedAt,
@@ -127,10 +136,7 @@ async def get_connection(request: web.Request) -> web.Response:
 
 async def delete_connection(request: web.Request) -> web.Response:
     """Close a connection like ``DeleteConnection``; its handler then sends ``$disconnect``."""
-    state = request.app[STATE_KEY]
-    connection_id = connection_id_from(request)
-    await state.apply_latency()
-    target = None if state.is_gone_id(connection_id) else state.lookup(connection_id)
+    state, connection_id, target = await _find_target(request)
     if target is None:
         return _gone(request, connection_id)
     if isinstance(target, LiveConnection):
