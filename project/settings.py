@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_aws_api_gateway_websockets",
     "websockets",
+    "tasks",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +101,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # share one folder (created by rundemo).
     _broker_folder = os.environ.get("CELERY_FILESYSTEM_FOLDER", str(BASE_DIR / ".demo" / "broker"))
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
-        {"data_folder_in": _broker_folder, "data_folder_out": _broker_folder}
+        {
+            "data_folder_in": _broker_folder,
+            "data_folder_out": _broker_folder,
+            "control_folder": os.path.join(_broker_folder, "control"),
+        }
     )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

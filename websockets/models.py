@@ -9,6 +9,15 @@ class ChatMessage(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     text = models.TextField(max_length=2000)
     created_on = models.DateTimeField(auto_now_add=True)
+    # The fan-out of this message to the room; lets the page show its sender the delivery
+    # report of their own sends (and only theirs). Reports are pruned after some days.
+    delivery_report = models.ForeignKey(
+        "django_aws_api_gateway_websockets.DeliveryReport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_on"]

@@ -1,0 +1,122 @@
+"""docker-compose.yml and the Dockerfile, checked without Docker: structure and environment.
+
+The application services must get the same variables ``rundemo`` gives its children, so
+the two ways of running the system stay in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from websockets.demo.environment import (
+    ENV_NAMES,
+    BrokerChoice,
+    DemoAddresses,
+    demo_environment,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = ("setup", "web", "gateway", "worker", "beat")
+SERVICES = ("postgres", "redis", *APP_SERVICES)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict) -> dict:
+    return compose["services"]
+
+
+def command_of(service: dict) -> str:
+    command = service["command"]
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def test_every_part_of_the_system_is_a_service(services):
+    assert set(services) == set(SERVICES)
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_is_health_checked_or_waits_on_conditions(services, name):
+    service = services[name]
+    depends_on = service.get("depends_on", {})
+    assert "healthcheck" in service or depends_on, name
+    # Only the long form carries conditions: every dependency must name one.
+    assert isinstance(depends_on, dict), name
+    for dependency, rule in depends_on.items():
+        assert dependency in services
+        assert rule["condition"] in (
+            "service_healthy",
+            "service_completed_successfully",
+            "service_started",
+        )
+        if rule["condition"] == "service_healthy":
+            assert "healthcheck" in services[dependency], dependency
+        if rule["condition"] == "service_completed_successfully":
+            assert services[dependency]["restart"] == "no", dependency
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_get_the_environment_rundemo_gives_its_children(services, name):
+    environment = services[name]["environment"]
+
+    assert set(ENV_NAMES) <= set(environment)
+    assert {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"} <= set(environment)
+
+
+def test_env_names_are_exactly_what_rundemo_sets():
+    env = demo_environment(DemoAddresses(), BrokerChoice("redis://redis:6379/0", None, ""), base={})
+
+    assert set(env) - {"PYTHONUNBUFFERED", "DJANGO_SETTINGS_MODULE"} == set(ENV_NAMES)
+
+
+def test_environment_values_fit_the_network(services):
+    environment = services["web"]["environment"]
+
+    assert environment["WEBSOCKETS_MANAGEMENT_ENDPOINT"] == "http://gateway:8001/{stage}"
+    assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
+    assert environment["DATABASE_URL"].startswith("postgres://")
+    assert "@postgres:5432/" in environment["DATABASE_URL"]
+    # The gateway forwards events with Host web:8000; browsers come from localhost.
+    assert {"web", "localhost"} <= set(environment["DJANGO_ALLOWED_HOSTS"].split(","))
+    assert "http://localhost:8000" in environment["DJANGO_CSRF_TRUSTED_ORIGINS"].split(",")
+    assert environment["WEBSOCKETS_PUBLIC_URL"].startswith("ws://localhost:8001/")
+    assert (environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"]) == (
+        "local",
+        "local",
+    )
+
+
+def test_commands(services):
+    assert "rundemo --setup-only" in command_of(services["setup"])
+    assert "--target=http://web:8000/ws/" in command_of(services["setup"])
+    assert command_of(services["web"]).startswith("gunicorn project.wsgi")
+    assert "runlocalgateway --host=0.0.0.0 --port=8001 --api-id=local" in command_of(
+        services["gateway"]
+    )
+    assert command_of(services["worker"]).startswith("celery -A worker worker")
+    assert command_of(services["beat"]).startswith("celery -A worker beat")
+    assert services["web"]["ports"] == ["8000:8000"]
+    assert services["gateway"]["ports"] == ["8001:8001"]
+
+
+def test_the_gateway_starts_after_the_web_app_it_forwards_to(services):
+    assert services["gateway"]["depends_on"]["web"]["condition"] == "service_healthy"
+    assert services["web"]["depends_on"]["setup"]["condition"] == ("service_completed_successfully")
+
+
+def test_dockerfile_builds_the_demo_image():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+
+    assert dockerfile.startswith("#") or dockerfile.startswith("FROM")
+    assert 'pip install ".[demo]"' in dockerfile
+    assert "collectstatic --noinput" in dockerfile
+    assert "\nUSER app\n" in dockerfile
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "*.sqlite3", "test-output"} <= set(ignored)

@@ -1,0 +1,1 @@
+"""What ``manage.py rundemo`` is made of: addresses and environment, set-up, processes."""

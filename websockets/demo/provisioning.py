@@ -1,0 +1,80 @@
+"""The records the demo needs: the local gateway, demo users, periodic tasks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+
+from .environment import DEFAULT_API_ID
+
+DEMO_USERS = ("alice", "bob")
+DEMO_PERMISSION = "websockets.can_use_chat"
+DEMO_API_NAME = "Local demo gateway"
+# Modules whose ``ensure_periodic_tasks()`` registers the project's beat schedule.
+SCHEDULE_MODULES = ("tasks.schedules",)
+
+
+def ensure_gateway(api_id: str, stage: str, target: str) -> Any:
+    """Create or update the ApiGateway record the local gateway stands in for."""
+    from django_aws_api_gateway_websockets.models import ApiGateway
+
+    gateway = ApiGateway.objects.filter(api_id=api_id).first() or ApiGateway(
+        api_id=api_id, api_name=DEMO_API_NAME if api_id == DEFAULT_API_ID else f"Local {api_id}"
+    )
+    gateway.stage_name = stage
+    gateway.target_base_endpoint = target
+    gateway.api_created = True
+    gateway.api_description = "Served by manage.py runlocalgateway"
+    gateway.save()
+    return gateway
+
+
+def ensure_demo_users(
+    usernames: Sequence[str] = DEMO_USERS,
+    *,
+    reset_passwords: bool = False,
+    permission: str = DEMO_PERMISSION,
+) -> list[tuple[str, str | None]]:
+    """Create the demo users with ``permission``; return ``(username, new password or None)``.
+
+    New users (and all of them with ``reset_passwords``) get a random password, which is
+    returned to be printed and kept nowhere else.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    app_label, codename = permission.split(".", 1)
+    perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    user_model = get_user_model()
+    result = []
+    for username in usernames:
+        user, created = user_model.objects.get_or_create(**{user_model.USERNAME_FIELD: username})
+        password = None
+        if created or reset_passwords:
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save()
+        if perm is not None:
+            user.user_permissions.add(perm)
+        result.append((username, password))
+    return result
+
+
+def ensure_schedules(modules: Sequence[str] = SCHEDULE_MODULES) -> list[str]:
+    """Run ``ensure_periodic_tasks()`` of each importable module; return the ones that ran."""
+    done = []
+    for name in modules:
+        if not apps.is_installed(name.split(".", 1)[0]):
+            continue
+        import_module(name).ensure_periodic_tasks()
+        done.append(name)
+    return done
+
+
+def forget_local_connections(gateway: Any) -> int:
+    """A gateway that is (re)starting holds no connection: mark its sessions disconnected."""
+    return gateway.sessions.filter(connected=True).update(connected=False)

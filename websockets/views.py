@@ -1,0 +1,217 @@
+"""The chat: WebSocket events from API Gateway, the demo page and its delivery-report API.
+
+``ChatView`` is what an adopter writes: a ``WebSocketView`` subclass with one method per
+message ``action``. Everything it sends to other browsers goes through the delivery engine
+(``send_to_channel``), so the event view returns as soon as the send is queued.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
+
+from django_aws_api_gateway_websockets.models import DeliveryReport, WebSocketSession
+from django_aws_api_gateway_websockets.views import WebSocketView, error
+
+from .models import ChatMessage
+
+ROOMS = ("general", "random", "support")
+DEFAULT_ROOM = ROOMS[0]
+MAX_MESSAGE_LENGTH = 2000
+HISTORY_LENGTH = 50
+RECENT_DELIVERIES = 10
+DEFAULT_PUBLIC_URL = "ws://127.0.0.1:8001/"
+
+
+def public_websocket_url() -> str:
+    """The gateway URL browsers connect to: ``WEBSOCKETS_PUBLIC_URL`` (setting, then env)."""
+    return getattr(
+        settings,
+        "WEBSOCKETS_PUBLIC_URL",
+        os.environ.get("WEBSOCKETS_PUBLIC_URL", DEFAULT_PUBLIC_URL),
+    )
+
+
+def room_users(room: str) -> list[str]:
+    """Distinct usernames with a live connection in ``room``, sorted."""
+    return list(
+        WebSocketSession.objects.filter(channel_name=room, connected=True, user__isnull=False)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)
+        .distinct()
+    )
+
+
+def serialize_message(message: ChatMessage, username: str | None = None) -> dict[str, Any]:
+    return {
+        "message": message.text,
+        "user": username if username is not None else message.user.get_username(),
+        "sent_at": message.created_on.isoformat(),
+    }
+
+
+class ChatView(WebSocketView):
+    """Chat rooms over API Gateway: one room per channel, joined at connect time."""
+
+    USE_WS_TOKEN = True
+    ALLOWED_HANDLERS = {"default", "chat_message", "fetch_history", "who_is_here"}
+    HANDLER_PERMISSIONS = {"chat_message": ["websockets.can_use_chat"]}
+
+    @property
+    def room(self) -> str:
+        return self.websocket_session.channel_name
+
+    # Connection lifecycle
+
+    def has_channel_access(self, request: HttpRequest, channel: str) -> bool:
+        return channel in ROOMS
+
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
+        refusal = super().connect(request, *args, **kwargs)
+        if refusal is None:
+            self.broadcast_presence(self.websocket_session.channel_name)
+        return refusal
+
+    def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
+        response = super().disconnect(request, *args, **kwargs)
+        self.broadcast_presence(self.room)
+        return response
+
+    def broadcast_presence(self, room: str) -> None:
+        if room:
+            WebSocketSession.objects.send_to_channel(
+                room, {"type": "presence", "room": room, "users": room_users(room)}
+            )
+
+    # Handlers
+
+    def chat_message(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        text = self.body.get("message")
+        if not isinstance(text, str) or not text.strip():
+            return error("message must be a non-empty string.")
+        text = text.strip()
+        if len(text) > MAX_MESSAGE_LENGTH:
+            return error(f"message must be at most {MAX_MESSAGE_LENGTH} characters.")
+        username = request.user.get_username()
+        message = ChatMessage.objects.create(channel_name=self.room, user=request.user, text=text)
+        report = WebSocketSession.objects.send_to_channel(
+            self.room,
+            {"type": "chat_message", "room": self.room, **serialize_message(message, username)},
+        )
+        ChatMessage.objects.filter(pk=message.pk).update(delivery_report=report)
+        # Not "delivery_id": the browser client drops a second message carrying an id it has
+        # seen, and the fan-out that reaches this sender carries the report's id as its own.
+        return JsonResponse({"type": "sent", "report_id": str(report.pk), "room": self.room})
+
+    def fetch_history(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        latest = ChatMessage.objects.filter(channel_name=self.room).select_related("user")
+        messages = [serialize_message(m) for m in reversed(latest[:HISTORY_LENGTH])]
+        return JsonResponse({"type": "history", "room": self.room, "messages": messages})
+
+    def who_is_here(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return JsonResponse({"type": "presence", "room": self.room, "users": room_users(self.room)})
+
+    def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return error("Unknown action.")
+
+
+# The demo page
+
+
+@login_required
+@ensure_csrf_cookie
+@require_GET
+def chat_page(request: HttpRequest) -> HttpResponse:
+    room = request.GET.get("room", DEFAULT_ROOM)
+    if room not in ROOMS:
+        room = DEFAULT_ROOM
+    config = {
+        "wsUrl": public_websocket_url(),
+        "tokenUrl": reverse("websocket_token"),
+        "deliveriesUrl": reverse("chat_deliveries"),
+        "rooms": list(ROOMS),
+        "room": room,
+        "username": request.user.get_username(),
+        "canChat": request.user.has_perm("websockets.can_use_chat"),
+        "maxLength": MAX_MESSAGE_LENGTH,
+    }
+    return render(request, "websockets/chat.html", {"chat_config": config, "rooms": ROOMS})
+
+
+def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer anonymous callers with a JSON 403 rather than a redirect to the login page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return error("Authentication required.", 403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def serialize_report(report: DeliveryReport) -> dict[str, Any]:
+    return {
+        "id": str(report.pk),
+        "description": report.description,
+        "recipients": report.recipients,
+        "delivered": report.delivered,
+        "gone": report.gone,
+        "failed": report.failed,
+        "retried": report.retried,
+        "progress": report.progress,
+        "created": report.created_on.isoformat(),
+        "started": report.started.isoformat() if report.started else None,
+        "finished": report.finished.isoformat() if report.finished else None,
+    }
+
+
+def own_reports(request: HttpRequest) -> Any:
+    """Reports of the chat messages the current user sent."""
+    return DeliveryReport.objects.filter(
+        pk__in=ChatMessage.objects.filter(user=request.user).values("delivery_report")
+    )
+
+
+@json_login_required
+@require_GET
+def delivery_list(request: HttpRequest) -> HttpResponse:
+    """The current user's most recent sends, newest first, each with its message."""
+    messages = (
+        ChatMessage.objects.filter(user=request.user, delivery_report__isnull=False)
+        .select_related("delivery_report")
+        .order_by("-created_on")[:RECENT_DELIVERIES]
+    )
+    return JsonResponse(
+        {
+            "deliveries": [
+                {
+                    **serialize_report(m.delivery_report),
+                    "room": m.channel_name,
+                    "message": m.text,
+                }
+                for m in messages
+            ]
+        }
+    )
+
+
+@json_login_required
+@require_GET
+def delivery_detail(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+    """One of the current user's sends: its counts and progress."""
+    report = own_reports(request).filter(pk=report_id).first()
+    if report is None:
+        return error("No such delivery report.", 404)
+    return JsonResponse(serialize_report(report))
