@@ -111,9 +111,15 @@ def post_all(recipients: list[Recipient], payload: str, attempt: int) -> dict[in
     """Post ``payload`` to every recipient with bounded concurrency; return each outcome."""
     data = payload.encode("utf-8")
     grace = timezone.now() - timedelta(seconds=app_settings.GONE_GRACE_SECONDS)
+    # One client per gateway stage of this batch, looked up once rather than per post.
+    clients = {
+        (r.api_id, r.stage): management_client(management_endpoint(r.api_id, r.stage))
+        for r in recipients
+        if r.api_id is not None and r.stage is not None
+    }
 
     def post(recipient: Recipient) -> Outcome:
-        outcome = post_one(recipient, data)
+        outcome = post_one(recipient, clients.get((recipient.api_id, recipient.stage)), data)
         # API Gateway answers 410 until $connect has returned: give a new connection a moment.
         if outcome is Outcome.GONE and attempt == 0 and recipient.created_on > grace:
             return Outcome.RETRY
@@ -124,15 +130,12 @@ def post_all(recipients: list[Recipient], payload: str, attempt: int) -> dict[in
     return dict(zip((r.pk for r in recipients), executor().map(post, recipients), strict=True))
 
 
-def post_one(recipient: Recipient, data: bytes) -> Outcome:
-    if recipient.api_id is None or recipient.stage is None:
+def post_one(recipient: Recipient, client: Any, data: bytes) -> Outcome:
+    if client is None:
         logger.warning("Session %s has no API Gateway; cannot deliver", recipient.connection_id)
         return Outcome.FAILED
-    endpoint = management_endpoint(recipient.api_id, recipient.stage)
     try:
-        management_client(endpoint).post_to_connection(
-            Data=data, ConnectionId=recipient.connection_id
-        )
+        client.post_to_connection(Data=data, ConnectionId=recipient.connection_id)
     except Exception as exc:
         outcome = classify(exc)
         if outcome is Outcome.FAILED:
