@@ -53,39 +53,55 @@ def connection_ids(prefix: str, count: int) -> list[str]:
 # CPU accounting from /proc -------------------------------------------------------------
 
 
-def _proc_stat(pid: int) -> tuple[int, float] | None:
-    """``(parent pid, user+system CPU seconds)`` of one process, or None if it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name may contain spaces and parentheses: split after the last ")".
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+@dataclass(frozen=True)
+class Proc:
+    """One process as /proc shows it."""
+
+    ppid: int
+    cpu: float
+    comm: str
 
 
-def tree_cpu_seconds(root_pid: int) -> float:
+def process_table() -> dict[int, Proc]:
+    """Every live process: parent, user+system CPU seconds (all its threads), name."""
+    table: dict[int, Proc] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses: split after the last ")".
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        cpu = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        table[int(entry)] = Proc(int(fields[1]), cpu, comm)
+    return table
+
+
+def descendants(table: dict[int, Proc], root_pid: int) -> set[int]:
+    """A process and all its live descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, proc in table.items():
+        children.setdefault(proc.ppid, []).append(pid)
+    found, pending = set(), [root_pid]
+    while pending:
+        pid = pending.pop()
+        if pid in table and pid not in found:
+            found.add(pid)
+            pending.extend(children.get(pid, []))
+    return found
+
+
+def tree_cpu_seconds(root_pid: int, table: dict[int, Proc] | None = None) -> float:
     """User+system CPU seconds of a process and all its live descendants.
 
     Celery's prefork children live as long as the worker, so their CPU is still counted
     here (a child's time moves to its parent only once it has exited and been reaped).
     """
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            stat = _proc_stat(int(entry))
-            if stat is not None:
-                stats[int(entry)] = stat
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    total, pending = 0.0, [root_pid]
-    while pending:
-        pid = pending.pop()
-        if pid in stats:
-            total += stats[pid][1]
-        pending.extend(children.get(pid, []))
-    return total
+    table = process_table() if table is None else table
+    return sum(table[pid].cpu for pid in descendants(table, root_pid))
 
 
 def machine_cpu_seconds() -> dict[str, float]:
@@ -98,26 +114,49 @@ def machine_cpu_seconds() -> dict[str, float]:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds used by a set of process trees between ``start`` and ``stop``."""
+    """CPU seconds used by named process trees between ``start`` and ``stop``.
+
+    Also the machine's busy and stolen time, this (measuring) process's own CPU as
+    ``observer``, the busy time no tracked process explains as ``others``, and the other
+    processes that used the most, so that a disturbed measurement shows as one.
+    """
 
     pids: dict[str, int]
     before: dict[str, float] = field(default_factory=dict)
-    used: dict[str, float] = field(default_factory=dict)
+    before_table: dict[int, Proc] = field(default_factory=dict)
+    used: dict[str, Any] = field(default_factory=dict)
 
-    def read(self) -> dict[str, float]:
-        """Each tree's CPU seconds, plus the machine's busy and stolen time (to spot others)."""
-        return {
-            **{name: tree_cpu_seconds(pid) for name, pid in self.pids.items()},
-            **machine_cpu_seconds(),
-        }
+    def read(self) -> tuple[dict[str, float], dict[int, Proc]]:
+        table = process_table()
+        values = {name: tree_cpu_seconds(pid, table) for name, pid in self.pids.items()}
+        values["observer"] = time.process_time()
+        values.update(machine_cpu_seconds())
+        return values, table
 
     def start(self) -> CpuMeter:
-        self.before = self.read()
+        self.before, self.before_table = self.read()
         return self
 
-    def stop(self) -> dict[str, float]:
-        self.used = {name: round(v - self.before[name], 3) for name, v in self.read().items()}
-        return self.used
+    def stop(self) -> dict[str, Any]:
+        after, table = self.read()
+        used: dict[str, Any] = {name: round(v - self.before[name], 3) for name, v in after.items()}
+        tracked = {os.getpid()}
+        for pid in self.pids.values():
+            tracked |= descendants(table, pid)
+        tracked_cpu = sum(v for k, v in used.items() if not k.startswith("machine_"))
+        used["others"] = round(used["machine_busy"] - tracked_cpu, 3)
+        other_use = {
+            pid: proc.cpu - (self.before_table[pid].cpu if pid in self.before_table else 0.0)
+            for pid, proc in table.items()
+            if pid not in tracked
+        }
+        used["others_top"] = [
+            f"{table[pid].comm}[{pid}] {seconds:.1f}s"
+            for pid, seconds in sorted(other_use.items(), key=lambda item: -item[1])[:3]
+            if seconds >= 0.1
+        ]
+        self.used = used
+        return used
 
 
 # SQL statement timing --------------------------------------------------------------------

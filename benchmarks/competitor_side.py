@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,12 +88,12 @@ def broadcast(args: dict[str, Any]) -> dict[str, Any]:
     sessions = WebSocketSession.objects
     warm = sessions.filter(channel_name=common.WARM_CHANNEL).send_message(PAYLOAD)
     meter = common.CpuMeter(args["pids"]).start()
-    cpu_before = time.process_time()
     seconds, responses = common.timed(
         lambda: sessions.filter(channel_name=args["channel"]).send_message(PAYLOAD)
     )
-    caller_cpu = time.process_time() - cpu_before
     cpu = meter.stop()
+    # This process is the caller: its CPU (time.process_time, every thread) is the figure.
+    cpu["caller"] = cpu.pop("observer")
     return {
         "count": args["count"],
         "seconds": round(seconds, 3),
@@ -102,7 +101,7 @@ def broadcast(args: dict[str, Any]) -> dict[str, Any]:
         "call_ms": round(seconds * 1000, 2),
         "sent": len(responses),
         "warm_sent": len(warm),
-        "cpu_seconds": {"caller": round(caller_cpu, 3), **cpu},
+        "cpu_seconds": cpu,
         "payload_bytes": len(json.dumps(PAYLOAD).encode()),
     }
 

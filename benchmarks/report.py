@@ -192,19 +192,22 @@ def markdown_table(rows: list[Row]) -> str:
 
 def cpu_table(results: dict[str, Any]) -> str:
     """Where the CPU went during each delivery measurement (median trial), per process group."""
-    columns = ["workers", "caller", "gateway", "postgres", "redis", "machine_busy"]
+    columns = ["workers", "caller", "gateway", "postgres", "redis", "others", "machine_busy"]
     lines = [
-        "| Run | Seconds | Our workers | Their caller | Gateway | PostgreSQL | Redis "
-        "| Machine busy | Stolen |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Run | Seconds | Our workers | Caller process | Gateway | PostgreSQL | Redis "
+        "| Other processes | Machine busy | Stolen | Busiest other processes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for side in ("ours", "theirs"):
         for latency, run in sorted(results["delivery"][side].items()):
-            cpu = run["cpu_seconds"]
+            cpu = dict(run["cpu_seconds"])
+            if "observer" in cpu:
+                cpu["caller"] = cpu["observer"]
             cells = " | ".join(
                 f"{cpu[name]:.1f}" if name in cpu else "—" for name in [*columns, "machine_steal"]
             )
-            lines.append(f"| {side}, {latency} ms | {run['seconds']:.1f} | {cells} |")
+            busiest = ", ".join(cpu.get("others_top", [])) or "—"
+            lines.append(f"| {side}, {latency} ms | {run['seconds']:.1f} | {cells} | {busiest} |")
     return "\n".join(lines)
 
 

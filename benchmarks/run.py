@@ -261,10 +261,11 @@ def notes(bench: Bench) -> list[str]:
         "the gateway afterwards (see `verify` in the raw results).",
         "CPU (3): user+system time from /proc of the worker process tree (ours) and of the "
         "caller process (theirs, `time.process_time`). Gateway, PostgreSQL and Redis CPU "
-        "are listed separately below and are in neither figure; 'Machine busy' is all the "
+        "are listed separately below and are in neither figure, nor is our caller's (which "
+        "makes the call, then polls the report); 'Machine busy' is all the "
         f"CPU the machine spent meanwhile (at most {bench.results['meta']['cpus']} s per "
-        "second here), so anything else "
-        "running would show as a gap, and 'Stolen' is the hypervisor's steal time.",
+        "second here), 'Other processes' the part of it none of those explains (with the "
+        "busiest other processes named), and 'Stolen' the hypervisor's steal time.",
         f"Competitor: {facts['version']} as installed in `benchmarks/.venv-competitor`. Its "
         "`QuerySet.send_message` selects the recipients, groups them per gateway and posts "
         f"from a `ThreadPoolExecutor` of `BROADCAST_MAX_WORKERS = "
