@@ -23,9 +23,10 @@ def delete_in_batches(queryset: QuerySet, what: str, batch_size: int | None = No
     size = batch_size or app_settings.CLEANUP_BATCH_SIZE
     model = queryset.model
     total = 0
-    while pks := list(queryset.values_list("pk", flat=True)[:size]):
-        model._default_manager.filter(pk__in=pks).delete()
-        total += len(pks)
+    # One statement a batch: DELETE ... WHERE pk IN (SELECT pk ... LIMIT size).
+    batch = model._default_manager.filter(pk__in=queryset.values("pk")[:size])
+    while deleted := batch.delete()[1].get(model._meta.label, 0):
+        total += deleted
         if total % (size * 10) == 0:
             logger.info("Deleting %s: %d so far", what, total)
     logger.info("Deleted %d %s", total, what)
