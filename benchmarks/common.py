@@ -334,3 +334,59 @@ def message_headers(connection_id: str) -> dict[str, str]:
         "HTTP_X_FORWARDED_PORT": "443",
         "HTTP_X_REAL_IP": "127.0.0.1",
     }
+
+
+# Measurements both sides make the same way -----------------------------------------------
+
+
+def message_event_queries(connection_id: str) -> dict[str, Any]:
+    """Queries made by one ``$default`` message event, after a warm-up one, to ``/ws/default``."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    headers = message_headers(connection_id)
+    body = json.dumps({"action": "chat", "text": "hello"})
+    client.post("/ws/default", body, content_type="application/json", **headers)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/ws/default", body, content_type="application/json", **headers)
+    return {
+        "status": response.status_code,
+        "body": response.content.decode()[:200],
+        "queries": len(captured),
+        "sql": [query["sql"][:300] for query in captured.captured_queries],
+    }
+
+
+def stale_session_cleanup(
+    session_model: Any, gateway_model: Any, rows: int, delete: Callable[[], Any]
+) -> dict[str, Any]:
+    """Insert ``rows`` disconnected sessions, then time ``delete`` and each of its statements."""
+    from django.db import connection
+
+    gateway_id = gateway_model.objects.values_list("pk", flat=True).first()
+    insert_seconds = insert_sessions(
+        session_model,
+        prefix="stale-",
+        count=rows,
+        channel="stale",
+        connected=False,
+        gateway_id=gateway_id,
+        age_seconds=STALE_AGE_SECONDS,
+    )
+    vacuum_analyze(session_model)
+    live_before = session_model.objects.filter(connected=True).count()
+    timer = StatementTimer()
+    with connection.execute_wrapper(timer):
+        seconds, _ = timed(delete)
+    stale_left = session_model.objects.filter(connected=False).count()
+    return {
+        "rows": rows,
+        "insert_seconds": round(insert_seconds, 2),
+        "seconds": round(seconds, 2),
+        "deleted": rows - stale_left,
+        "stale_left": stale_left,
+        "live_kept": session_model.objects.filter(connected=True).count() == live_before,
+        **timer.summary(),
+    }

@@ -27,9 +27,6 @@ django.setup()
 
 import common  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from django_aws_api_gateway_websockets import models  # noqa: E402
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession  # noqa: E402
@@ -108,47 +105,14 @@ def broadcast(args: dict[str, Any]) -> dict[str, Any]:
 
 def messages(args: dict[str, Any]) -> dict[str, Any]:
     """Queries made by one ``$default`` message event to a minimal 4.1.0 ``WebSocketView``."""
-    client = Client()
-    headers = common.message_headers(args["connection_id"])
-    body = json.dumps({"action": "chat", "text": "hello"})
-    client.post("/ws/default", body, content_type="application/json", **headers)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.post("/ws/default", body, content_type="application/json", **headers)
-    return {
-        "status": response.status_code,
-        "body": response.content.decode()[:200],
-        "queries": len(captured),
-        "sql": [query["sql"][:300] for query in captured.captured_queries],
-    }
+    return common.message_event_queries(args["connection_id"])
 
 
 def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     """Insert disconnected rows, then delete them with the ``clearWebSocketSessions`` command."""
-    gateway_id = ApiGateway.objects.values_list("pk", flat=True).first()
-    insert_seconds = common.insert_sessions(
-        WebSocketSession,
-        prefix="stale-",
-        count=args["rows"],
-        channel="stale",
-        connected=False,
-        gateway_id=gateway_id,
-        age_seconds=common.STALE_AGE_SECONDS,
+    return common.stale_session_cleanup(
+        WebSocketSession, ApiGateway, args["rows"], lambda: call_command("clearWebSocketSessions")
     )
-    common.vacuum_analyze(WebSocketSession)
-    live_before = WebSocketSession.objects.filter(connected=True).count()
-    timer = common.StatementTimer()
-    with connection.execute_wrapper(timer):
-        seconds, _ = common.timed(lambda: call_command("clearWebSocketSessions"))
-    stale_left = WebSocketSession.objects.filter(connected=False).count()
-    return {
-        "rows": args["rows"],
-        "insert_seconds": round(insert_seconds, 2),
-        "seconds": round(seconds, 2),
-        "deleted": args["rows"] - stale_left,
-        "stale_left": stale_left,
-        "live_kept": WebSocketSession.objects.filter(connected=True).count() == live_before,
-        **timer.summary(),
-    }
 
 
 def installed_facts(args: dict[str, Any]) -> dict[str, Any]:

@@ -21,9 +21,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from benchmarks import common  # noqa: E402
 from django_aws_api_gateway_websockets.cleanup import delete_stale_sessions  # noqa: E402
@@ -32,7 +29,6 @@ from django_aws_api_gateway_websockets.models import (  # noqa: E402
     DeliveryReport,
     WebSocketSession,
 )
-from django_aws_api_gateway_websockets.testing import api_gateway_headers  # noqa: E402
 
 PAYLOAD = {"type": "benchmark", "text": "hello " * 20}
 
@@ -148,46 +144,14 @@ def deliver(args: dict[str, Any]) -> dict[str, Any]:
 
 def messages(args: dict[str, Any]) -> dict[str, Any]:
     """Queries made by one ``$default`` message event to a minimal ``WebSocketView``."""
-    client = Client()
-    headers = api_gateway_headers(api_id=common.API_ID, connection_id=args["connection_id"])
-    body = json.dumps({"action": "chat", "text": "hello"})
-    client.post("/ws/default", body, content_type="application/json", **headers)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.post("/ws/default", body, content_type="application/json", **headers)
-    return {
-        "status": response.status_code,
-        "body": response.content.decode()[:200],
-        "queries": len(captured),
-        "sql": [query["sql"][:300] for query in captured.captured_queries],
-    }
+    return common.message_event_queries(args["connection_id"])
 
 
 def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     """Insert disconnected rows, then delete them with ``delete_stale_sessions()``."""
-    gateway_id = ApiGateway.objects.values_list("pk", flat=True).first()
-    insert_seconds = common.insert_sessions(
-        WebSocketSession,
-        prefix="stale-",
-        count=args["rows"],
-        channel="stale",
-        connected=False,
-        gateway_id=gateway_id,
-        age_seconds=common.STALE_AGE_SECONDS,
+    return common.stale_session_cleanup(
+        WebSocketSession, ApiGateway, args["rows"], delete_stale_sessions
     )
-    common.vacuum_analyze(WebSocketSession)
-    live_before = WebSocketSession.objects.filter(connected=True).count()
-    timer = common.StatementTimer()
-    with connection.execute_wrapper(timer):
-        seconds, deleted = common.timed(delete_stale_sessions)
-    return {
-        "rows": args["rows"],
-        "insert_seconds": round(insert_seconds, 2),
-        "seconds": round(seconds, 2),
-        "deleted": deleted,
-        "stale_left": WebSocketSession.objects.filter(connected=False).count(),
-        "live_kept": WebSocketSession.objects.filter(connected=True).count() == live_before,
-        **timer.summary(),
-    }
 
 
 PHASES = {
