@@ -390,3 +390,27 @@ def stale_session_cleanup(
         "live_kept": session_model.objects.filter(connected=True).count() == live_before,
         **timer.summary(),
     }
+
+
+def populate_channels(
+    session_model: Any, gateway_id: int, channels: list[dict[str, Any]], migrate_seconds: float
+) -> dict[str, Any]:
+    """Insert each channel's live sessions on ``gateway_id``; summarise the set-up."""
+    insert_seconds = sum(
+        insert_sessions(
+            session_model,
+            prefix=channel["prefix"],
+            count=channel["count"],
+            channel=channel["name"],
+            connected=True,
+            gateway_id=gateway_id,
+            age_seconds=LIVE_AGE_SECONDS,
+        )
+        for channel in channels
+    )
+    vacuum_analyze(session_model)
+    return {
+        "migrate_seconds": round(migrate_seconds, 2),
+        "insert_seconds": round(insert_seconds, 2),
+        "sessions": session_model.objects.count(),
+    }

@@ -40,24 +40,7 @@ def setup(args: dict[str, Any]) -> dict[str, Any]:
         [ApiGateway(api_name="bench", api_id=common.API_ID, stage_name=common.STAGE)]
     )[0]
     ApiGateway.objects.filter(pk=gateway.pk).update(api_created=True)
-    insert_seconds = sum(
-        common.insert_sessions(
-            WebSocketSession,
-            prefix=channel["prefix"],
-            count=channel["count"],
-            channel=channel["name"],
-            connected=True,
-            gateway_id=gateway.pk,
-            age_seconds=common.LIVE_AGE_SECONDS,
-        )
-        for channel in args["channels"]
-    )
-    common.vacuum_analyze(WebSocketSession)
-    return {
-        "migrate_seconds": round(migrate_seconds, 2),
-        "insert_seconds": round(insert_seconds, 2),
-        "sessions": WebSocketSession.objects.count(),
-    }
+    return common.populate_channels(WebSocketSession, gateway.pk, args["channels"], migrate_seconds)
 
 
 def caller(args: dict[str, Any]) -> dict[str, Any]:
