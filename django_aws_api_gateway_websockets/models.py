@@ -381,10 +381,7 @@ class WebSocketSession(models.Model):
 
     def send_message(self, data: Any) -> DeliveryReport:
         """Queue ``data`` for this connection; return its delivery report."""
-        from .selection import structured
-        from .sending import enqueue
-
-        return enqueue(data, structured({"pk": self.pk}, {}))
+        return WebSocketSession.objects.all()._send_structured(data, {"pk": self.pk}, None)
 
     def disconnect(self) -> None:
         """Ask API Gateway to close the connection and mark the session disconnected."""

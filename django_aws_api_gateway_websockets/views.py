@@ -38,6 +38,11 @@ def header_to_meta(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
 
 
+def missing_headers(request: HttpRequest, names: list[str]) -> list[str]:
+    """The names among ``names`` the request has no (or an empty) header for."""
+    return [name for name in names if not request.META.get(header_to_meta(name))]
+
+
 class PostOnlyMixin:
     """Answer any method but POST with a JSON 405."""
 
@@ -161,11 +166,9 @@ class WebSocketView(PostOnlyMixin, View):
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > self.MAX_BODY_SIZE:
             return error(f"Body larger than {self.MAX_BODY_SIZE} bytes.", 413)
-        missing = [
-            name
-            for name in [*self.required_headers, *self.additional_required_headers]
-            if not request.META.get(header_to_meta(name))
-        ]
+        missing = missing_headers(
+            request, [*self.required_headers, *self.additional_required_headers]
+        )
         if missing:
             return error(f"Missing headers: {', '.join(missing)}.")
         if not self.has_valid_gateway_secret(request):
@@ -278,11 +281,7 @@ class WebSocketView(PostOnlyMixin, View):
             if not allowed:
                 ConnectionRateLimit.record_attempt(ip_address, cookie_user, successful=False)
                 return error("Too many connection attempts.", 429)
-        missing = [
-            name
-            for name in self.required_connection_headers
-            if not request.META.get(header_to_meta(name))
-        ]
+        missing = missing_headers(request, self.required_connection_headers)
         if missing:
             return error(f"Missing headers: {', '.join(missing)}.")
         if not self.is_origin_allowed(request, request.headers["Origin"]):
