@@ -11,6 +11,7 @@ from .conf import DEFAULTS, app_settings
 
 ID = "django_aws_api_gateway_websockets"
 
+TRANSPORTS = ("direct", "boto3")
 POSITIVE_NUMBERS = [key for key, value in DEFAULTS.items() if isinstance(value, int | float)]
 
 
@@ -59,6 +60,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 "WEBSOCKETS['management_endpoint'] must be a URL template using only "
                 "{api_id}, {region} and {stage}.",
                 id=f"{ID}.E006",
+            )
+        )
+    transport = app_settings.DELIVERY_TRANSPORT
+    if transport not in TRANSPORTS:
+        errors.append(
+            Error(
+                f"WEBSOCKETS['delivery_transport'] must be one of {', '.join(TRANSPORTS)}, "
+                f"not {transport!r}.",
+                id=f"{ID}.E007",
             )
         )
     if not app_settings.AWS_REGION:

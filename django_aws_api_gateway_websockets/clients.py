@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from . import models
 from .conf import app_settings
+from .direct import DirectPoster, supports
 from .errors import Outcome, classify
 
 if TYPE_CHECKING:
@@ -17,7 +19,19 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, int], Any] = {}
+_posters: dict[tuple[str, int], Any] = {}
 _factory: Any = None
+
+
+def _forget() -> None:
+    """A forked child must not share its parent's sockets."""
+    global _lock
+    _lock = threading.Lock()
+    _clients.clear()
+    _posters.clear()
+
+
+os.register_at_fork(after_in_child=_forget)
 
 
 def management_client(endpoint: str) -> Any:
@@ -32,6 +46,7 @@ def management_client(endpoint: str) -> Any:
     with _lock:
         if factory is not _factory:
             _clients.clear()
+            _posters.clear()
             _factory = factory
         client = _clients.get((endpoint, concurrency))
         if client is None:
@@ -47,6 +62,30 @@ def management_client(endpoint: str) -> Any:
             client = factory("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
             _clients[(endpoint, concurrency)] = client
     return client
+
+
+def management_poster(endpoint: str) -> Any:
+    """What delivery calls ``post_to_connection`` on for ``endpoint``.
+
+    With ``WEBSOCKETS["delivery_transport"] = "direct"`` (the default) that is a
+    ``DirectPoster`` built from the endpoint's boto3 client, as long as the client comes from
+    the app's own ``get_boto3_client``; a replaced factory (a test's patch, a project's own)
+    is honoured call for call, and so is ``"boto3"``.
+    """
+    client = management_client(endpoint)
+    if app_settings.DELIVERY_TRANSPORT != "direct" or _factory is not models.default_client_factory:
+        return client
+    key = (endpoint, app_settings.DELIVERY_CONCURRENCY)
+    with _lock:
+        poster = _posters.get(key)
+        if poster is None:
+            poster = (
+                DirectPoster(client, app_settings.DELIVERY_TIMEOUT_SECONDS)
+                if supports(client)
+                else client
+            )
+            _posters[key] = poster
+    return poster
 
 
 def delete_connection(session: WebSocketSession) -> None:

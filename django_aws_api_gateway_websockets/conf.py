@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "delivery_retry_base_seconds": 1.0,
     "delivery_retry_max_seconds": 30.0,
     "delivery_timeout_seconds": 10.0,
+    # "direct": sign and post without botocore's per-call pipeline; "boto3": client calls
+    "delivery_transport": "direct",
     "gone_grace_seconds": 5,
     "delivery_stall_seconds": 3900,
     # Periodic cleanup

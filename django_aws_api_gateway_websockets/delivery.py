@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .clients import management_client
+from .clients import management_poster
 from .conf import app_settings
 from .errors import Outcome, classify, error_code
 from .models import DeliveryBatch, DeliveryReport, WebSocketSession, management_endpoint
@@ -111,15 +111,15 @@ def post_all(recipients: list[Recipient], payload: str, attempt: int) -> dict[in
     """Post ``payload`` to every recipient with bounded concurrency; return each outcome."""
     data = payload.encode("utf-8")
     grace = timezone.now() - timedelta(seconds=app_settings.GONE_GRACE_SECONDS)
-    # One client per gateway stage of this batch, looked up once rather than per post.
-    clients = {
-        (r.api_id, r.stage): management_client(management_endpoint(r.api_id, r.stage))
+    # One poster per gateway stage of this batch, looked up once rather than per post.
+    posters = {
+        (r.api_id, r.stage): management_poster(management_endpoint(r.api_id, r.stage))
         for r in recipients
         if r.api_id is not None and r.stage is not None
     }
 
     def post(recipient: Recipient) -> Outcome:
-        outcome = post_one(recipient, clients.get((recipient.api_id, recipient.stage)), data)
+        outcome = post_one(recipient, posters.get((recipient.api_id, recipient.stage)), data)
         # API Gateway answers 410 until $connect has returned: give a new connection a moment.
         if outcome is Outcome.GONE and attempt == 0 and recipient.created_on > grace:
             return Outcome.RETRY
@@ -130,12 +130,12 @@ def post_all(recipients: list[Recipient], payload: str, attempt: int) -> dict[in
     return dict(zip((r.pk for r in recipients), executor().map(post, recipients), strict=True))
 
 
-def post_one(recipient: Recipient, client: Any, data: bytes) -> Outcome:
-    if client is None:
+def post_one(recipient: Recipient, poster: Any, data: bytes) -> Outcome:
+    if poster is None:
         logger.warning("Session %s has no API Gateway; cannot deliver", recipient.connection_id)
         return Outcome.FAILED
     try:
-        client.post_to_connection(Data=data, ConnectionId=recipient.connection_id)
+        poster.post_to_connection(Data=data, ConnectionId=recipient.connection_id)
     except Exception as exc:
         outcome = classify(exc)
         if outcome is Outcome.FAILED:

@@ -66,6 +66,10 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     return boto3.client(service, **kwargs)
 
 
+# Delivery posts directly (see ``direct.py``) only through clients this function made.
+default_client_factory = get_boto3_client
+
+
 def management_endpoint(api_id: str, stage: str) -> str:
     """The Management API URL of one deployed stage, from ``WEBSOCKETS["management_endpoint"]``."""
     region = app_settings.AWS_REGION or ""

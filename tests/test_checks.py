@@ -63,3 +63,9 @@ def test_visibility_timeout_too_short(settings):
 def test_stall_sweep_inside_visibility_timeout(settings):
     settings.WEBSOCKETS = {"delivery_stall_seconds": 600}
     assert ids(check_settings()) == ["W003"]
+
+
+@pytest.mark.parametrize("value", ["fast", "", 5])
+def test_delivery_transport(settings, value):
+    settings.WEBSOCKETS = {"delivery_transport": value}
+    assert ids(check_settings()) == ["E007"]

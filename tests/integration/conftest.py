@@ -1,7 +1,7 @@
 """Real parts for integration tests: Redis, Celery workers, and the local Management API.
 
 The workers are the project's ``worker`` app; the Management API is the local gateway's,
-reached by real boto3 over HTTP.
+reached over HTTP by real boto3 calls or by the direct poster built from a real boto3 client.
 """
 
 from __future__ import annotations
@@ -51,10 +51,17 @@ def gateway() -> Iterator:
         yield running
 
 
+@pytest.fixture(params=["direct", "boto3"])
+def transport(request) -> str:
+    """Each delivery test runs with both ways of posting: signed directly, and boto3 calls."""
+    return request.param
+
+
 @pytest.fixture
-def websockets_settings(settings, gateway) -> dict:
+def websockets_settings(settings, gateway, transport) -> dict:
     """WEBSOCKETS pointing at the local gateway, with quick retries; tests may add keys."""
     settings.WEBSOCKETS = {
+        "delivery_transport": transport,
         "management_endpoint": f"{gateway.base_url}/{{stage}}",
         "delivery_retry_base_seconds": 0.05,
         "delivery_retry_max_seconds": 0.2,

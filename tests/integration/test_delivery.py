@@ -1,4 +1,4 @@
-"""Delivery through real Celery workers on Redis, posting with boto3 to the local gateway."""
+"""Delivery through real Celery workers on Redis, posting to the local gateway both ways."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from django.db import transaction
 
 from django_aws_api_gateway_websockets import tasks
+from django_aws_api_gateway_websockets.direct import DirectPoster
 from django_aws_api_gateway_websockets.models import DeliveryReport, WebSocketSession
 
 from .conftest import WorkerProcess, wait_for
@@ -24,10 +25,21 @@ def finished(report: DeliveryReport, timeout: float = 90) -> DeliveryReport:
     return report
 
 
-def test_channel_broadcast_to_2000_is_delivered_exactly_once(live_worker, make_sessions, gateway):
+def test_channel_broadcast_to_2000_is_delivered_exactly_once(
+    live_worker, make_sessions, gateway, transport, monkeypatch
+):
+    direct_posts: list[str] = []
+    post_directly = DirectPoster.post_to_connection
+
+    def spy(poster: DirectPoster, *, Data: bytes, ConnectionId: str) -> None:
+        direct_posts.append(ConnectionId)
+        post_directly(poster, Data=Data, ConnectionId=ConnectionId)
+
+    monkeypatch.setattr(DirectPoster, "post_to_connection", spy)
     members = make_sessions(2000, "general")
     others = make_sessions(30, "other")
     report = finished(WebSocketSession.objects.send_to_channel("general", {"type": "news"}))
+    assert len(direct_posts) == (2000 if transport == "direct" else 0)
     assert (report.recipients, report.delivered, report.gone, report.failed) == (2000, 2000, 0, 0)
     assert {gateway.state.deliveries(cid) for cid in members} == {1}
     assert {gateway.state.deliveries(cid) for cid in others} == {0}
