@@ -246,7 +246,8 @@ def notes(bench: Bench) -> list[str]:
         "(DJANGO_SETTINGS_MODULE=benchmarks.settings, Redis DB 13), running during the "
         "delivery measurements only (idle while the competitor's trials run: their CPU then "
         "is in the raw results as `workers`). Delivery settings are the product defaults "
-        "(batches of 500, 32 posting threads per process).",
+        "(batches of 500, 32 posting threads per process, `delivery_transport` `direct`: "
+        "SigV4-signed keep-alive HTTP built from the boto3 client of `get_boto3_client`).",
         "Caller's time (1): ours is the median of "
         f"{bench.scale['repeats']} calls after one warm-up call, with a real Redis broker and "
         "no worker consuming (the queued tasks were discarded afterwards); theirs is one "
