@@ -1,4 +1,4 @@
-"""One Management API client per endpoint and process, shared by the delivery threads."""
+"""One Management API client, and what posts through it, per endpoint and process."""
 
 from __future__ import annotations
 
