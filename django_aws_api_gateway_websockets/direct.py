@@ -80,18 +80,16 @@ class DirectPoster:
         connection = self.connection()
         reused = connection.sock is not None
         try:
-            return exchange(connection, method, path, body, headers)
-        except STALE_ERRORS as exc:
-            connection.close()
-            if not reused:
-                raise HTTPClientError(error=exc) from exc
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise HTTPClientError(error=exc) from exc
-        # The server closed an idle keep-alive connection as the request went out: once more
-        # on a new one (a duplicate is possible, as with any at-least-once retry).
-        try:
-            return exchange(connection, method, path, body, headers)
+            try:
+                return exchange(connection, method, path, body, headers)
+            except STALE_ERRORS:
+                if not reused:
+                    raise
+                # The server closed an idle keep-alive connection as the request went out:
+                # once more on a new one (a duplicate is possible, as with any at-least-once
+                # retry).
+                connection.close()
+                return exchange(connection, method, path, body, headers)
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             raise HTTPClientError(error=exc) from exc
