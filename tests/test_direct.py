@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from django_aws_api_gateway_websockets.localgateway import (
     create_management_app,
     running_gateway,
 )
+from tests.support import free_port
 
 STAGE = "prod"
 
@@ -133,10 +133,7 @@ def test_errors_are_the_ones_boto3_raises(gateway, client, faults, size, code, o
 
 
 def test_a_refused_connection_is_retryable(client):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    poster = DirectPoster(make_client(f"http://127.0.0.1:{port}/{STAGE}"), 5)
+    poster = DirectPoster(make_client(f"http://127.0.0.1:{free_port()}/{STAGE}"), 5)
     with pytest.raises(HTTPClientError) as info:
         poster.post_to_connection(Data=b"x", ConnectionId="c1")
     assert classify(info.value) is Outcome.RETRY

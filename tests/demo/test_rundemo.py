@@ -8,7 +8,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 from unittest import mock
 
@@ -18,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django_celery_beat.models import PeriodicTask
 
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
+from tests.support import wait_until
 from websockets.demo import environment, processes, provisioning
 from websockets.demo.environment import BrokerChoice, DemoAddresses
 from websockets.demo.processes import ProcessGroup
@@ -201,12 +201,9 @@ STUBBORN = python(
 
 
 def wait_for_output(out: io.StringIO, text: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in out.getvalue():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not in {out.getvalue()!r}")
+    wait_until(
+        lambda: text in out.getvalue(), timeout, 0.05, lambda: f"{text!r} in {out.getvalue()!r}"
+    )
 
 
 def test_process_group_prefixes_output_and_stops_children():

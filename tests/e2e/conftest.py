@@ -15,17 +15,17 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support import free_port, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-output" / "e2e"
@@ -44,26 +44,6 @@ SESSIONS_TABLE = "django_aws_api_gateway_websockets_websocketsession"
 TOKENS_TABLE = "django_aws_api_gateway_websockets_websockettoken"
 REPORTS_TABLE = "django_aws_api_gateway_websockets_deliveryreport"
 STARTUP_TIMEOUT = 45.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(
-    condition: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1, what: str = ""
-) -> Any:
-    """Poll ``condition`` until it returns something truthy; return that, or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(interval)
 
 
 def flush_redis(url: str) -> None:

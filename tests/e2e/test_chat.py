@@ -7,7 +7,9 @@ import urllib.request
 import uuid
 from typing import Any
 
-from .conftest import DemoStack, screenshot, wait_until
+from tests.support import wait_until
+
+from .conftest import DemoStack, screenshot
 
 
 def message_texts(page: Any) -> list[str]:

@@ -10,8 +10,9 @@ from django.db import transaction
 from django_aws_api_gateway_websockets import tasks
 from django_aws_api_gateway_websockets.direct import DirectPoster
 from django_aws_api_gateway_websockets.models import DeliveryReport, WebSocketSession
+from tests.support import wait_until
 
-from .conftest import WorkerProcess, wait_for
+from .conftest import WorkerProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,7 @@ def finished(report: DeliveryReport, timeout: float = 90) -> DeliveryReport:
         report.refresh_from_db()
         return report.finished is not None
 
-    wait_for(done, timeout, f"delivery {report.pk} to finish")
+    wait_until(done, timeout, 0.05, f"delivery {report.pk} to finish")
     return report
 
 
@@ -85,7 +86,7 @@ def test_cleanup_task_runs_on_the_worker(live_worker, make_sessions):
     make_sessions(3)
     WebSocketSession.objects.filter(connection_id="conn-general-1").update(connected=False)
     tasks.cleanup_sessions.delay()
-    wait_for(lambda: WebSocketSession.objects.count() == 2, 30, "cleanup")
+    wait_until(lambda: WebSocketSession.objects.count() == 2, 30, 0.05, "cleanup")
     assert not WebSocketSession.objects.filter(connection_id="conn-general-1").exists()
 
 
@@ -98,7 +99,9 @@ def test_worker_killed_mid_broadcast_loses_no_recipient(
     first = WorkerProcess(websockets, visibility_timeout=3, log=tmp_path / "worker-1.log")
     try:
         report = WebSocketSession.objects.send_to_all({"type": "x"})
-        wait_for(lambda: gateway.state.snapshot()["delivered"] >= 300, 60, "first deliveries")
+        wait_until(
+            lambda: gateway.state.snapshot()["delivered"] >= 300, 60, 0.05, "first deliveries"
+        )
         first.kill()
     finally:
         first.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 import time
 from collections.abc import Coroutine
@@ -137,10 +136,3 @@ async def only_connection_id(gateway: GatewayThread, timeout: float = 2.0) -> st
             return ids[0]
         await asyncio.sleep(0.01)
     raise AssertionError(f"expected one open socket, found {gateway.state.connection_ids()}")
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -12,6 +12,7 @@ from aiohttp import WSMsgType
 from botocore.exceptions import ClientError
 
 from django_aws_api_gateway_websockets.localgateway import GatewayThread
+from tests.support import wait_until
 
 from .helpers import FakeTarget, connect, management_client, only_connection_id, run
 
@@ -190,9 +191,7 @@ def test_post_to_a_socket_closing_under_it_is_gone(gateway: GatewayThread) -> No
             return connection_id
 
     connection_id = run(scenario())
-    deadline = time.monotonic() + 2
-    while gateway.state.snapshot()["open_sockets"] and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: not gateway.state.snapshot()["open_sockets"], 2, 0.01, "the socket to close")
     with pytest.raises(ClientError) as excinfo:
         client.post_to_connection(ConnectionId=connection_id, Data=b"{}")
     assert _error(excinfo) == ("GoneException", 410)

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from django_aws_api_gateway_websockets.localgateway import GatewayThread
+from tests.support import free_port, wait_until
 
 from .helpers import (
     API_ID,
@@ -21,7 +22,6 @@ from .helpers import (
     SECRET_HEADER,
     FakeTarget,
     connect,
-    free_port,
     only_connection_id,
     run,
     ws_url,
@@ -234,11 +234,12 @@ def test_message_forwarding_failure_keeps_the_socket(
 
 
 def _wait_for_stat(gateway: GatewayThread, name: str, value: int, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while gateway.state.snapshot()[name] < value:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} never reached {value}: {gateway.state.snapshot()}")
-        time.sleep(0.01)
+    wait_until(
+        lambda: gateway.state.snapshot()[name] >= value,
+        timeout,
+        0.01,
+        lambda: f"{name} to reach {value}: {gateway.state.snapshot()}",
+    )
 
 
 def test_client_close_sends_one_disconnect(gateway: GatewayThread, target: FakeTarget) -> None:
@@ -400,8 +401,10 @@ def test_disconnect_when_django_is_down_is_logged_not_raised(
     with caplog.at_level("WARNING", logger="django_aws_api_gateway_websockets.localgateway"):
         run(scenario())
         _wait_for_stat(gateway, "disconnects", 1)
-        deadline = time.monotonic() + 3
-        while not any("disconnect id=" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline, caplog.records
-            time.sleep(0.01)
+        wait_until(
+            lambda: any("disconnect id=" in r.getMessage() for r in caplog.records),
+            3,
+            0.01,
+            lambda: f"the disconnect log line: {caplog.records}",
+        )
     assert gateway.state.snapshot()["open_sockets"] == 0

@@ -1,0 +1,39 @@
+"""Helpers every test package uses: a free port, and polling until something holds."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(
+    condition: Callable[[], Any],
+    timeout: float = 15.0,
+    interval: float = 0.1,
+    what: str | Callable[[], str] = "",
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; return that, or fail the test.
+
+    ``what`` names what was awaited; a callable is asked only on failure, so the message can
+    show the state at that moment.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            described = what() if callable(what) else what or condition
+            pytest.fail(f"timed out after {timeout} s waiting for {described}")
+        time.sleep(interval)
