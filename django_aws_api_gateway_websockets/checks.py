@@ -7,12 +7,18 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .conf import DEFAULTS, app_settings
+from .conf import AppSettings, app_settings
+from .tasks import DELIVERY_OPTIONS
 
 ID = "django_aws_api_gateway_websockets"
 
 TRANSPORTS = ("direct", "boto3")
-POSITIVE_NUMBERS = [key for key, value in DEFAULTS.items() if isinstance(value, int | float)]
+DECLARED = AppSettings.declared()
+POSITIVE_NUMBERS = [
+    key
+    for key, setting in DECLARED.items()
+    if isinstance(setting.default, int | float) and not isinstance(setting.default, bool)
+]
 
 
 @register(Tags.compatibility)
@@ -21,16 +27,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     raw = getattr(settings, "WEBSOCKETS", {})
     if not isinstance(raw, dict):
         return [Error("WEBSOCKETS must be a dict.", id=f"{ID}.E001")]
-    for key in sorted(set(raw) - set(DEFAULTS)):
+    for key in sorted(set(raw) - set(DECLARED)):
         errors.append(
             Error(
                 f"WEBSOCKETS has an unknown key {key!r}.",
-                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                hint=f"Known keys: {', '.join(sorted(DECLARED))}.",
                 id=f"{ID}.E002",
             )
         )
     for key in POSITIVE_NUMBERS:
-        value = app_settings.user_settings.get(key, DEFAULTS[key])
+        value = getattr(app_settings, key)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             errors.append(
                 Error(
@@ -38,7 +44,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                     id=f"{ID}.E003",
                 )
             )
-    secrets = app_settings.GATEWAY_SECRETS
+    secrets = app_settings.gateway_secrets
     if not isinstance(secrets, list | tuple) or not all(isinstance(s, str) and s for s in secrets):
         errors.append(
             Error(
@@ -46,12 +52,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E004",
             )
         )
-    header = app_settings.GATEWAY_SECRET_HEADER
+    header = app_settings.gateway_secret_header
     if not isinstance(header, str) or not header:
         errors.append(
             Error("WEBSOCKETS['gateway_secret_header'] must be a header name.", id=f"{ID}.E005")
         )
-    endpoint = app_settings.MANAGEMENT_ENDPOINT
+    endpoint = app_settings.management_endpoint
     try:
         endpoint.format(api_id="a", region="r", stage="s")
     except (AttributeError, KeyError, IndexError, ValueError):
@@ -62,7 +68,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E006",
             )
         )
-    transport = app_settings.DELIVERY_TRANSPORT
+    transport = app_settings.delivery_transport
     if transport not in TRANSPORTS:
         errors.append(
             Error(
@@ -71,7 +77,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E007",
             )
         )
-    if not app_settings.AWS_REGION:
+    if not app_settings.aws_region:
         errors.append(
             Warning(
                 "Neither AWS_GATEWAY_REGION_NAME nor AWS_REGION_NAME is set; sends will fail.",
@@ -81,9 +87,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     visibility = (getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}).get(
         "visibility_timeout"
     )
-    from .tasks import DELIVERY_OPTIONS
-
-    needed = DELIVERY_OPTIONS["time_limit"] + app_settings.DELIVERY_RETRY_MAX_SECONDS
+    needed = DELIVERY_OPTIONS["time_limit"] + app_settings.delivery_retry_max_seconds
     if visibility is not None and visibility <= needed:
         errors.append(
             Warning(
@@ -93,7 +97,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.W002",
             )
         )
-    if (visibility or 3600) >= app_settings.DELIVERY_STALL_SECONDS:
+    if (visibility or 3600) >= app_settings.delivery_stall_seconds:
         errors.append(
             Warning(
                 "WEBSOCKETS['delivery_stall_seconds'] should exceed the broker visibility timeout, "

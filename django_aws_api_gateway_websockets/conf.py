@@ -1,58 +1,87 @@
 """Every setting the app reads, with its default, in one place.
 
-Settings are read on each access so that ``override_settings`` and pytest-django's
-``settings`` fixture take effect at once.
+``app_settings.<key>`` is ``settings.WEBSOCKETS[key]`` when given, else the default declared
+here. Settings are read on each access, so ``override_settings`` and pytest-django's
+``settings`` fixture take effect at once. The system checks validate the same declarations.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
 
-DEFAULTS: dict[str, Any] = {
-    # Connect tokens
-    "token_expiry_seconds": 60,
-    "token_rate_limit_per_minute": 20,
-    # Connection rate limiting
-    "rate_limit_max_attempts": 20,
-    "rate_limit_window_minutes": 5,
-    # A shared secret API Gateway adds to every integration request
-    "gateway_secret_header": "X-Gateway-Secret",
-    "gateway_secrets": [],
-    # Where the Management API is reached
-    "management_endpoint": "https://{api_id}.execute-api.{region}.amazonaws.com/{stage}",
-    # Delivery engine
-    "delivery_batch_size": 500,
-    "delivery_concurrency": 32,
-    "delivery_max_attempts": 5,
-    "delivery_retry_base_seconds": 1.0,
-    "delivery_retry_max_seconds": 30.0,
-    "delivery_timeout_seconds": 10.0,
-    # "direct": sign and post without botocore's per-call pipeline; "boto3": client calls
-    "delivery_transport": "direct",
-    "gone_grace_seconds": 5,
-    "delivery_stall_seconds": 3900,
-    # Periodic cleanup
-    "cleanup_batch_size": 1000,
-    "connection_max_age_seconds": 7200,
-    "token_max_age_seconds": 300,
-    "rate_limit_retention_days": 7,
-    "report_retention_days": 7,
-}
+T = TypeVar("T")
 
-# API Gateway refuses frames over 128 KB; this is AWS's limit, not a preference.
+# API Gateway refuses messages over 128 KB; this is AWS's limit, not a preference.
 MAX_MESSAGE_BYTES = 128 * 1024
+
+# The default Celery queues of the app's tasks (``-Q`` of the workers that consume them).
+DELIVERY_QUEUE = "websockets.delivery"
+MAINTENANCE_QUEUE = "websockets.maintenance"
+
+
+class Setting(Generic[T]):
+    """One key of ``settings.WEBSOCKETS`` and its default."""
+
+    def __init__(self, default: T) -> None:
+        self.default = default
+        self.key = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, instance: AppSettings, owner: type) -> T: ...
+
+    def __get__(self, instance: AppSettings | None, owner: type) -> T | Setting[T]:
+        if instance is None:
+            return self
+        return instance.user_settings.get(self.key, self.default)
 
 
 class AppSettings:
-    """Read ``settings.WEBSOCKETS`` and the ``AWS_*`` names with defaults."""
+    """``settings.WEBSOCKETS`` with defaults, and the top-level ``AWS_*`` settings of 4.x."""
 
-    def __getattr__(self, name: str) -> Any:
-        key = name.lower()
-        if key not in DEFAULTS:
-            raise AttributeError(name)
-        return self.user_settings.get(key, DEFAULTS[key])
+    # Connect tokens
+    token_expiry_seconds = Setting(60)
+    token_rate_limit_per_minute = Setting(20)
+    # Connection rate limiting
+    rate_limit_max_attempts = Setting(20)
+    rate_limit_window_minutes = Setting(5)
+    # A shared secret API Gateway adds to every integration request
+    gateway_secret_header = Setting("X-Gateway-Secret")
+    gateway_secrets: Setting[list[str]] = Setting([])
+    # Where the Management API is reached
+    management_endpoint = Setting("https://{api_id}.execute-api.{region}.amazonaws.com/{stage}")
+    # Delivery engine
+    delivery_batch_size = Setting(500)
+    delivery_concurrency = Setting(32)
+    delivery_max_attempts = Setting(5)
+    delivery_retry_base_seconds = Setting(1.0)
+    delivery_retry_max_seconds = Setting(30.0)
+    delivery_timeout_seconds = Setting(10.0)
+    # "direct": sign and post without botocore's per-call pipeline; "boto3": client calls
+    delivery_transport = Setting("direct")
+    gone_grace_seconds = Setting(5)
+    delivery_stall_seconds = Setting(3900)
+    # Celery queues: fan-out, and cleanup/resumption, each on its own
+    delivery_queue = Setting(DELIVERY_QUEUE)
+    maintenance_queue = Setting(MAINTENANCE_QUEUE)
+    # Periodic cleanup
+    cleanup_batch_size = Setting(1000)
+    connection_max_age_seconds = Setting(7200)
+    token_max_age_seconds = Setting(300)
+    rate_limit_retention_days = Setting(7)
+    report_retention_days = Setting(7)
+
+    @classmethod
+    def declared(cls) -> dict[str, Setting[Any]]:
+        """Every ``WEBSOCKETS`` key, with its declaration."""
+        return {name: value for name, value in vars(cls).items() if isinstance(value, Setting)}
 
     @property
     def user_settings(self) -> dict[str, Any]:
@@ -60,19 +89,19 @@ class AppSettings:
         return value if isinstance(value, dict) else {}
 
     @property
-    def AWS_IAM_PROFILE(self) -> str | None:
+    def aws_iam_profile(self) -> str | None:
         return getattr(settings, "AWS_IAM_PROFILE", None) or None
 
     @property
-    def AWS_ACCESS_KEY_ID(self) -> str | None:
+    def aws_access_key_id(self) -> str | None:
         return getattr(settings, "AWS_ACCESS_KEY_ID", None) or None
 
     @property
-    def AWS_SECRET_ACCESS_KEY(self) -> str | None:
+    def aws_secret_access_key(self) -> str | None:
         return getattr(settings, "AWS_SECRET_ACCESS_KEY", None) or None
 
     @property
-    def AWS_REGION(self) -> str | None:
+    def aws_region(self) -> str | None:
         return (
             getattr(settings, "AWS_GATEWAY_REGION_NAME", None)
             or getattr(settings, "AWS_REGION_NAME", None)

@@ -6,6 +6,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from .conf import MAINTENANCE_QUEUE, app_settings
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "django_aws_api_gateway_websockets"
@@ -20,8 +22,13 @@ INTERVALS: dict[str, timedelta] = {
     f"{PREFIX}.tasks.resume_stalled_deliveries": timedelta(minutes=5),
 }
 
+# For ``CELERY_BEAT_SCHEDULE``, read before settings are: hence the default queue's name.
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    f"{PREFIX}: {task.rsplit('.', 1)[1]}": {"task": task, "schedule": interval}
+    f"{PREFIX}: {task.rsplit('.', 1)[1]}": {
+        "task": task,
+        "schedule": interval,
+        "options": {"queue": MAINTENANCE_QUEUE},
+    }
     for task, interval in INTERVALS.items()
 }
 
@@ -42,7 +49,12 @@ def install_default_schedules(**kwargs: Any) -> int:
             every=int(entry["schedule"].total_seconds()), period=IntervalSchedule.SECONDS
         )
         PeriodicTask.objects.get_or_create(
-            name=name, defaults={"task": entry["task"], "interval": interval}
+            name=name,
+            defaults={
+                "task": entry["task"],
+                "interval": interval,
+                "queue": app_settings.maintenance_queue,
+            },
         )
         created += 1
     if created:

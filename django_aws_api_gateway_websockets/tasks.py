@@ -1,16 +1,25 @@
-"""Celery tasks: delivery and periodic cleanup.
+"""Celery tasks, and the only module of the app that talks to Celery.
 
-Delivery tasks acknowledge only once done and are requeued if their worker dies, so a
-message may run twice; ``delivery`` makes a second run harmless.
+Every publish names its queue (``WEBSOCKETS["delivery_queue"]``, and the default schedules
+``WEBSOCKETS["maintenance_queue"]``), so any Celery app configured from Django settings
+routes the app's tasks with no routes of its own. Delivery tasks acknowledge only once done
+and are requeued if their worker dies, so a message may run twice; the engine makes a
+second run harmless.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
-from . import cleanup, delivery
+from . import cleanup
+from .conf import app_settings
+from .delivery import enqueue, plan, post, resume
+from .models import DeliveryReport
+from .models.selections import Selection
 
-DELIVERY_OPTIONS = {
+DELIVERY_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "soft_time_limit": 240,
@@ -19,21 +28,40 @@ DELIVERY_OPTIONS = {
 }
 
 
+def send(data: Any, selection: Selection) -> DeliveryReport:
+    """Record a send and queue its planning once the caller's transaction commits."""
+    report = enqueue.record(data, selection)
+    queue_plan(str(report.pk))
+    return report
+
+
+def queue_plan(report_id: str) -> None:
+    queue = app_settings.delivery_queue
+    enqueue.run_after_commit(lambda: plan_delivery.apply_async((report_id,), queue=queue))
+
+
+def queue_batch(batch_id: int, attempt: int, countdown: float | None = None) -> None:
+    queue = app_settings.delivery_queue
+    enqueue.run_after_commit(
+        lambda: deliver_batch.apply_async((batch_id, attempt), countdown=countdown, queue=queue)
+    )
+
+
 @shared_task(**DELIVERY_OPTIONS)
 def plan_delivery(report_id: str) -> None:
     """Resolve a send's recipients into batches and queue them."""
-    delivery.plan(report_id)
+    plan.plan(report_id, queue_batch)
 
 
 @shared_task(**DELIVERY_OPTIONS)
 def deliver_batch(batch_id: int, attempt: int) -> None:
     """Post one attempt of one batch."""
-    delivery.deliver(batch_id, attempt)
+    post.deliver(batch_id, attempt, queue_batch)
 
 
 @shared_task(**DELIVERY_OPTIONS)
 def resume_stalled_deliveries() -> int:
-    return delivery.resume_stalled()
+    return resume.resume_stalled(queue_batch, queue_plan)
 
 
 @shared_task(ignore_result=True)

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from django_aws_api_gateway_websockets import tasks
-from django_aws_api_gateway_websockets.cleanup import delete_in_batches
 from django_aws_api_gateway_websockets.models import (
     ConnectionRateLimit,
     DeliveryBatch,
@@ -17,6 +16,7 @@ from django_aws_api_gateway_websockets.models import (
     WebSocketSession,
     WebSocketToken,
 )
+from django_aws_api_gateway_websockets.models.deletion import delete_in_batches
 from django_aws_api_gateway_websockets.schedules import BEAT_SCHEDULE, install_default_schedules
 
 pytestmark = pytest.mark.django_db

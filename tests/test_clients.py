@@ -8,8 +8,8 @@ from unittest.mock import MagicMock, patch
 
 from botocore.client import BaseClient
 
-from django_aws_api_gateway_websockets import clients
-from django_aws_api_gateway_websockets.direct import DirectPoster
+from django_aws_api_gateway_websockets.aws import clients
+from django_aws_api_gateway_websockets.aws.direct_post import DirectPoster
 
 ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 PATCH_CLIENT = "django_aws_api_gateway_websockets.models.get_boto3_client"
@@ -46,7 +46,7 @@ def test_a_replaced_factory_gets_every_call():
 
 def test_a_client_direct_posting_cannot_stand_in_for_is_used_as_it_is():
     endpoint = "https://proxied.execute-api.us-east-1.amazonaws.com/prod"
-    with patch("django_aws_api_gateway_websockets.clients.supports", return_value=False):
+    with patch("django_aws_api_gateway_websockets.aws.clients.supports", return_value=False):
         poster = clients.management_poster(endpoint)
     assert poster is clients.management_client(endpoint)
 

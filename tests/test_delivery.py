@@ -10,15 +10,16 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from django_aws_api_gateway_websockets import delivery
-from django_aws_api_gateway_websockets.errors import Outcome, classify, error_code
+from django_aws_api_gateway_websockets import tasks
+from django_aws_api_gateway_websockets.aws.outcomes import Outcome, classify, error_code
+from django_aws_api_gateway_websockets.delivery import retry
 from django_aws_api_gateway_websockets.models import (
     DeliveryBatch,
     DeliveryReport,
     WebSocketSession,
 )
+from django_aws_api_gateway_websockets.models.selections import describe, from_queryset
 from django_aws_api_gateway_websockets.payload import encode_message
-from django_aws_api_gateway_websockets.selection import describe, from_queryset, resolve
 from django_aws_api_gateway_websockets.testing import capture_messages
 
 PATCH_CLIENT = "django_aws_api_gateway_websockets.models.get_boto3_client"
@@ -65,7 +66,7 @@ def test_error_code():
 def test_backoff_is_exponential_capped_and_jittered(attempt, settings):
     settings.WEBSOCKETS = {"delivery_retry_base_seconds": 1.0, "delivery_retry_max_seconds": 30}
     ceiling = min(30, 2**attempt)
-    delays = {delivery.backoff(attempt) for _ in range(50)}
+    delays = {retry.backoff(attempt) for _ in range(50)}
     assert all(ceiling / 2 <= d <= ceiling for d in delays)
     assert len(delays) > 1
 
@@ -103,7 +104,9 @@ def test_queryset_selection_round_trips(sessions):
         WebSocketSession.objects.filter(channel_name="general").exclude(connection_id="c-0")
     )
     json.dumps(selection)  # travels as JSON
-    assert sorted(resolve(selection).values_list("connection_id", flat=True)) == [
+    assert sorted(
+        WebSocketSession.objects.selected(selection).values_list("connection_id", flat=True)
+    ) == [
         "c-1",
         "c-2",
     ]
@@ -113,7 +116,7 @@ def test_queryset_selection_round_trips(sessions):
 @pytest.mark.django_db
 def test_sliced_queryset_selection(sessions):
     selection = from_queryset(WebSocketSession.objects.order_by("-pk")[:2])
-    assert resolve(selection).count() == 2
+    assert WebSocketSession.objects.selected(selection).count() == 2
 
 
 @pytest.mark.django_db
@@ -121,7 +124,7 @@ def test_tampered_selection_is_refused(sessions):
     selection = from_queryset(WebSocketSession.objects.all())
     selection["query"] = selection["query"][:-3] + "abc"
     with pytest.raises(signing.BadSignature):
-        resolve(selection)
+        WebSocketSession.objects.selected(selection)
 
 
 def test_describe_structured():
@@ -263,7 +266,7 @@ def test_gone_recipients_are_marked_disconnected_in_one_update(sessions, django_
     with django_assert_num_queries(8):
         # Replaying the batch's settled attempt: one lookup, nothing else.
         for _ in range(8):
-            delivery.deliver(batch.pk, 0)
+            tasks.deliver_batch(batch.pk, 0)
 
 
 @pytest.mark.django_db
@@ -322,11 +325,11 @@ def test_sessions_each_go_through_their_own_gateway(sessions, api_gateway):
 @pytest.mark.django_db
 def test_session_disconnected_after_planning_counts_as_gone(sessions):
     report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
-    with patch.object(delivery, "queue_batch"):
-        delivery.plan(report.pk)
+    with patch.object(tasks, "queue_batch"):
+        tasks.plan_delivery(report.pk)
     WebSocketSession.objects.filter(connection_id="c-1").delete()
     with capture_messages() as outbox:
-        delivery.deliver(report.batches.get().pk, 0)
+        tasks.deliver_batch(report.batches.get().pk, 0)
     assert len(outbox) == 4
     assert (refreshed(report).delivered, report.gone) == (4, 1)
 
@@ -336,7 +339,7 @@ def test_plan_resumes_from_its_cursor(sessions, settings):
     settings.WEBSOCKETS = {"delivery_batch_size": 2}
     report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
     queued = []
-    with patch.object(delivery, "queue_batch", side_effect=lambda *a, **k: queued.append(a)):
+    with patch.object(tasks, "queue_batch", side_effect=lambda *a, **k: queued.append(a)):
         # A first run that died after its first batch left this behind…
         pks = list(sessions.values_list("pk", flat=True))
         DeliveryBatch.objects.create(report=report, session_ids=pks[:2], pending=pks[:2])
@@ -344,8 +347,8 @@ def test_plan_resumes_from_its_cursor(sessions, settings):
             plan_cursor=pks[1], recipients=2, batches_pending=1
         )
         # …and the redelivered task picks up after the cursor.
-        delivery.plan(report.pk)
-        delivery.plan(report.pk)  # a third delivery of the message does nothing
+        tasks.plan_delivery(report.pk)
+        tasks.plan_delivery(report.pk)  # a third delivery of the message does nothing
     report = refreshed(report)
     assert (report.recipients, report.planned, report.batches_pending) == (5, True, 3)
     assert len(queued) == 2
@@ -356,18 +359,18 @@ def test_plan_resumes_from_its_cursor(sessions, settings):
 @pytest.mark.django_db
 def test_resume_stalled_requeues_lost_work(sessions, settings):
     report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
-    with patch.object(delivery, "queue_batch"):
-        delivery.plan(report.pk)
+    with patch.object(tasks, "queue_batch"):
+        tasks.plan_delivery(report.pk)
     unplanned = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
     long_ago = timezone.now() - timedelta(hours=2)
     DeliveryBatch.objects.update(updated_on=long_ago)
     DeliveryReport.objects.filter(pk=unplanned.pk).update(created_on=long_ago)
     with capture_messages() as outbox:
-        assert delivery.resume_stalled() == 2
+        assert tasks.resume_stalled_deliveries() == 2
     assert len(outbox) == 10  # the stalled batch, and the unplanned send
     assert refreshed(report).finished is not None
     assert refreshed(unplanned).finished is not None
-    assert delivery.resume_stalled() == 0
+    assert tasks.resume_stalled_deliveries() == 0
 
 
 # Transactions
@@ -400,7 +403,7 @@ def test_enqueue_makes_no_aws_call(sessions):
     factory = Mock()
     with (
         patch(PATCH_CLIENT, factory),
-        patch("django_aws_api_gateway_websockets.sending._queue_plan"),
+        patch("django_aws_api_gateway_websockets.tasks.queue_plan"),
     ):
         WebSocketSession.objects.all().send_message({"type": "x"})
     factory.assert_not_called()
@@ -411,7 +414,7 @@ def test_enqueue_is_constant_in_recipients(api_gateway, django_assert_num_querie
     WebSocketSession.objects.bulk_create(
         WebSocketSession(connection_id=f"n-{n}", api_gateway=api_gateway) for n in range(300)
     )
-    with patch("django_aws_api_gateway_websockets.sending._queue_plan") as queue_plan:
+    with patch("django_aws_api_gateway_websockets.tasks.queue_plan") as queue_plan:
         with django_assert_num_queries(1):
             WebSocketSession.objects.filter(channel_name="").send_message({"type": "x"})
         with django_assert_num_queries(1):

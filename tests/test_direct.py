@@ -17,13 +17,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.httpsession import get_cert_path
 
-from django_aws_api_gateway_websockets.direct import (
+from django_aws_api_gateway_websockets.aws.direct_post import (
     DirectPoster,
     error_code_and_message,
     supports,
     tls_context,
 )
-from django_aws_api_gateway_websockets.errors import Outcome, classify
+from django_aws_api_gateway_websockets.aws.outcomes import Outcome, classify
 from django_aws_api_gateway_websockets.localgateway import (
     GatewayConfig,
     create_management_app,
@@ -152,7 +152,9 @@ def test_a_keep_alive_closed_as_the_request_went_out_is_retried_once(recorder):
     endpoint, handler = recorder
     poster = DirectPoster(make_client(endpoint), 5)
     # The server's close arrives only after the idle check: the send meets a closed socket.
-    with patch("django_aws_api_gateway_websockets.direct.wait_for_read", return_value=False):
+    with patch(
+        "django_aws_api_gateway_websockets.aws.direct_post.wait_for_read", return_value=False
+    ):
         for n in range(3):
             poster.post_to_connection(Data=b"%d" % n, ConnectionId="c1")
     assert [body for _, _, body in handler.seen] == [b"0", b"1", b"2"]
@@ -164,7 +166,9 @@ def test_a_server_that_closes_without_answering_is_retryable(recorder, answers):
     endpoint, handler = recorder
     handler.answers_left = answers
     poster = DirectPoster(make_client(endpoint), 5)
-    with patch("django_aws_api_gateway_websockets.direct.wait_for_read", return_value=False):
+    with patch(
+        "django_aws_api_gateway_websockets.aws.direct_post.wait_for_read", return_value=False
+    ):
         for _ in range(answers):
             poster.post_to_connection(Data=b"{}", ConnectionId="c1")
         with pytest.raises(HTTPClientError) as info:

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from django_aws_api_gateway_websockets import models
+from django_aws_api_gateway_websockets.aws import factory
 from django_aws_api_gateway_websockets.models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,
@@ -43,7 +43,7 @@ def test_region_missing_is_an_error(settings):
 
 def test_client_from_profile(settings):
     settings.AWS_IAM_PROFILE = "deploy"
-    with patch.object(models.boto3, "Session") as session:
+    with patch.object(factory.boto3, "Session") as session:
         get_boto3_client("apigatewaymanagementapi", endpoint_url="http://x")
     session.assert_called_once_with(profile_name="deploy")
     session.return_value.client.assert_called_once_with(
@@ -52,7 +52,7 @@ def test_client_from_profile(settings):
 
 
 def test_client_from_keys(settings):
-    with patch.object(models.boto3, "client") as client:
+    with patch.object(factory.boto3, "client") as client:
         get_boto3_client()
     client.assert_called_once_with(
         "apigatewayv2",
@@ -64,7 +64,7 @@ def test_client_from_keys(settings):
 
 def test_client_from_ambient_credentials(settings):
     settings.AWS_ACCESS_KEY_ID = None
-    with patch.object(models.boto3, "client") as client:
+    with patch.object(factory.boto3, "client") as client:
         get_boto3_client("apigatewayv2")
     client.assert_called_once_with("apigatewayv2", region_name="us-east-1")
 

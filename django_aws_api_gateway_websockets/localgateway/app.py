@@ -10,7 +10,7 @@ from .config import GatewayConfig
 from .control import add_control_routes
 from .forwarding import Forwarder
 from .keys import CONFIG_KEY, FORWARDER_KEY, STATE_KEY
-from .management import add_management_routes
+from .management_api import add_management_routes
 from .state import GatewayState
 from .websocket import close_all_sockets, websocket_handler
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from django_aws_api_gateway_websockets import tasks
-from django_aws_api_gateway_websockets.direct import DirectPoster
+from django_aws_api_gateway_websockets.aws.direct_post import DirectPoster
 from django_aws_api_gateway_websockets.models import DeliveryReport, WebSocketSession
 from tests.support import wait_until
 

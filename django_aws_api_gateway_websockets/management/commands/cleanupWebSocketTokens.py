@@ -15,13 +15,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--token-age",
             type=int,
-            default=app_settings.TOKEN_MAX_AGE_SECONDS,
+            default=app_settings.token_max_age_seconds,
             help="Delete tokens older than this many seconds (used ones go at any age).",
         )
         parser.add_argument(
             "--rate-limit-age",
             type=int,
-            default=app_settings.RATE_LIMIT_RETENTION_DAYS,
+            default=app_settings.rate_limit_retention_days,
             help="Delete connection attempts older than this many days.",
         )
 

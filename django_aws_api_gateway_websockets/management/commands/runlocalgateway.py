@@ -141,8 +141,8 @@ class Command(BaseCommand):
             config = build_config(
                 options,
                 record,
-                secret_header=app_settings.GATEWAY_SECRET_HEADER,
-                secrets=list(app_settings.GATEWAY_SECRETS or ()),
+                secret_header=app_settings.gateway_secret_header,
+                secrets=list(app_settings.gateway_secrets or ()),
             )
         except CommandError as exc:
             raise CommandError(f"{exc} {hint}".strip()) from exc

@@ -1,4 +1,4 @@
-"""One Management API client, and what posts through it, per endpoint and process."""
+"""Where every AWS client of the app comes from, and the Management API clients per endpoint."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from django.apps import apps
 
-from . import models
-from .conf import app_settings
-from .direct import DirectPoster, supports
-from .errors import Outcome, classify
+from ..conf import app_settings
+from .direct_post import DirectPoster, supports
+from .outcomes import Outcome, classify
 
 if TYPE_CHECKING:
-    from .models import WebSocketSession
+    from ..models import WebSocketSession
+
+APP_LABEL = "django_aws_api_gateway_websockets"
 
 _lock = threading.Lock()
+# (endpoint, concurrency) -> client or poster, made by ``_factory``
 _clients: dict[tuple[str, int], Any] = {}
 _posters: dict[tuple[str, int], Any] = {}
 _factory: Any = None
@@ -34,25 +37,39 @@ def _forget() -> None:
 os.register_at_fork(after_in_child=_forget)
 
 
+def boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
+    """A client from ``models.get_boto3_client``, looked up now, for every AWS call of the app.
+
+    Looking the name up on the models module at call time is the 4.x contract that lets
+    ``patch("django_aws_api_gateway_websockets.models.get_boto3_client")`` intercept every
+    call; going through the app registry keeps this layer from importing the models.
+    """
+    return current_factory()(service, **kwargs)
+
+
+def current_factory() -> Any:
+    return apps.get_app_config(APP_LABEL).models_module.get_boto3_client
+
+
 def management_client(endpoint: str) -> Any:
     """A cached ``apigatewaymanagementapi`` client for ``endpoint``.
 
-    The cache is dropped whenever ``models.get_boto3_client`` is replaced (as tests do with
-    ``patch``), so every call still goes through whatever that name holds.
+    The cache holds the clients of one factory: a replaced ``get_boto3_client`` (a test's
+    ``patch``, a project's own) empties it, so every client comes from what that name holds.
     """
     global _factory
-    factory = models.get_boto3_client
-    concurrency = app_settings.DELIVERY_CONCURRENCY
+    factory = current_factory()
+    key = (endpoint, app_settings.delivery_concurrency)
     with _lock:
         if factory is not _factory:
             _clients.clear()
             _posters.clear()
             _factory = factory
-        client = _clients.get((endpoint, concurrency))
+        client = _clients.get(key)
         if client is None:
-            timeout = app_settings.DELIVERY_TIMEOUT_SECONDS
+            timeout = app_settings.delivery_timeout_seconds
             config = Config(
-                max_pool_connections=concurrency,
+                max_pool_connections=key[1],
                 connect_timeout=timeout,
                 read_timeout=timeout,
                 # Retries are ours: per recipient, with backoff, across tasks.
@@ -60,7 +77,7 @@ def management_client(endpoint: str) -> Any:
                 parameter_validation=False,
             )
             client = factory("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
-            _clients[(endpoint, concurrency)] = client
+            _clients[key] = client
     return client
 
 
@@ -68,19 +85,18 @@ def management_poster(endpoint: str) -> Any:
     """What delivery calls ``post_to_connection`` on for ``endpoint``.
 
     With ``WEBSOCKETS["delivery_transport"] = "direct"`` (the default) that is a
-    ``DirectPoster`` built from the endpoint's boto3 client, as long as the client comes from
-    the app's own ``get_boto3_client``; a replaced factory (a test's patch, a project's own)
-    is honoured call for call, and so is ``"boto3"``.
+    ``DirectPoster`` built from the endpoint's boto3 client whenever it can stand in for the
+    client (``direct_post.supports``); otherwise, and with ``"boto3"``, the client itself.
     """
     client = management_client(endpoint)
-    if app_settings.DELIVERY_TRANSPORT != "direct" or _factory is not models.default_client_factory:
+    if app_settings.delivery_transport != "direct":
         return client
-    key = (endpoint, app_settings.DELIVERY_CONCURRENCY)
+    key = (endpoint, app_settings.delivery_concurrency)
     with _lock:
         poster = _posters.get(key)
         if poster is None:
             poster = (
-                DirectPoster(client, app_settings.DELIVERY_TIMEOUT_SECONDS)
+                DirectPoster(client, app_settings.delivery_timeout_seconds)
                 if supports(client)
                 else client
             )

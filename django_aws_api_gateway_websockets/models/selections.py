@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import base64
 import pickle
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core import signing
-
-if TYPE_CHECKING:
-    from .models import WebSocketSessionQuerySet
+from django.db.models import QuerySet
 
 Selection = dict[str, Any]
 
@@ -25,7 +23,7 @@ def structured(filters: dict[str, Any], excludes: dict[str, Any]) -> Selection:
     return {"filter": filters, "exclude": excludes}
 
 
-def from_queryset(queryset: WebSocketSessionQuerySet) -> Selection:
+def from_queryset(queryset: QuerySet) -> Selection:
     """A selection carrying a signed pickle of the queryset's query, as Django allows.
 
     The signature (``SECRET_KEY``) keeps anyone who can write to the broker from making a
@@ -33,22 +31,18 @@ def from_queryset(queryset: WebSocketSessionQuerySet) -> Selection:
     """
     if queryset.query.is_sliced or queryset.query.distinct_fields:
         # Keyset pagination needs to add ``pk > cursor``, which a sliced query refuses.
-        queryset = queryset.model.objects.filter(pk__in=queryset.values("pk"))
+        queryset = queryset.model._default_manager.filter(pk__in=queryset.values("pk"))
     pickled = base64.b64encode(pickle.dumps(queryset.order_by().query)).decode("ascii")
     return {"query": signing.Signer(salt=_SALT).sign(pickled), "sql": str(queryset.query)[:500]}
 
 
-def resolve(selection: Selection) -> WebSocketSessionQuerySet:
-    """The connected sessions a selection stands for, unordered."""
-    from .models import WebSocketSession
-
-    sessions = WebSocketSession.objects.all()
+def apply(selection: Selection, sessions: QuerySet) -> QuerySet:
+    """Narrow ``sessions`` (all of them) to what ``selection`` stands for."""
     if "query" in selection:
         pickled = signing.Signer(salt=_SALT).unsign(selection["query"])
         sessions.query = pickle.loads(base64.b64decode(pickled))
-    else:
-        sessions = sessions.filter(**selection["filter"]).exclude(**selection["exclude"])
-    return sessions.filter(connected=True)
+        return sessions
+    return sessions.filter(**selection["filter"]).exclude(**selection["exclude"])
 
 
 def describe(selection: Selection) -> str:

@@ -24,7 +24,7 @@ from botocore.exceptions import HTTPClientError, NoCredentialsError
 from botocore.httpsession import get_cert_path
 from urllib3.util import wait_for_read
 
-from . import sigv4
+from .. import sigv4
 
 logger = logging.getLogger(__name__)
 

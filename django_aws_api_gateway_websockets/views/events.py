@@ -1,4 +1,4 @@
-"""The views API Gateway posts WebSocket events to, and the connect-token view."""
+"""The view API Gateway posts WebSocket events to: dispatch, handlers, permissions."""
 
 from __future__ import annotations
 
@@ -7,57 +7,27 @@ import json
 import logging
 import re
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
-from django.core.validators import validate_ipv46_address
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .conf import MAX_MESSAGE_BYTES, app_settings
-from .models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
+from ..conf import MAX_MESSAGE_BYTES, app_settings
+from ..models import ApiGateway, WebSocketSession
+from .connect import ConnectMixin
+from .responses import PostOnlyMixin, error, header_to_meta, missing_headers
 
 logger = logging.getLogger(__name__)
 
 Handler = Any
 
 
-def error(message: str, status: int = 400) -> JsonResponse:
-    """The short JSON error every refusal answers with."""
-    return JsonResponse({"error": message}, status=status)
-
-
-def header_to_meta(name: str) -> str:
-    return "HTTP_" + name.upper().replace("-", "_")
-
-
-def missing_headers(request: HttpRequest, names: list[str]) -> list[str]:
-    """The names among ``names`` the request has no (or an empty) header for."""
-    return [name for name in names if not request.META.get(header_to_meta(name))]
-
-
-class PostOnlyMixin:
-    """Answer any method but POST with a JSON 405."""
-
-    http_method_names: ClassVar[list[str]] = ["post"]
-
-    def http_method_not_allowed(
-        self, request: HttpRequest, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
-        response = error(f"Method {request.method} not allowed; use POST.", 405)
-        response["Allow"] = "POST"
-        return response
-
-
 @method_decorator(csrf_exempt, name="dispatch")
-class WebSocketView(PostOnlyMixin, View):
+class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     """Base view for the events API Gateway forwards: ``connect``, ``disconnect`` and messages.
 
     Route it with a ``route`` slug, e.g. ``path("ws/<slug:route>", MyView.as_view())``.
@@ -68,14 +38,8 @@ class WebSocketView(PostOnlyMixin, View):
     ALLOWED_HANDLERS: ClassVar[set[str]] = set()
     ADDITIONAL_ALLOWED_HANDLERS: ClassVar[list[str]] = []
     HANDLER_PERMISSIONS: ClassVar[dict[str, list[str]]] = {}
-    USE_WS_TOKEN = True
-    RATE_LIMIT_ENABLED = True
-    RATE_LIMIT_MAX_ATTEMPTS = 0
-    RATE_LIMIT_WINDOW_MINUTES = 0
     SEND_EXCEPTION_MAIL = True
     MAX_BODY_SIZE = MAX_MESSAGE_BYTES
-    MAX_CHANNEL_NAME_LENGTH = 128
-    CHANNEL_NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"
     CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_=+/-]{1,128}$"
 
     route_selection_key = "action"
@@ -95,13 +59,6 @@ class WebSocketView(PostOnlyMixin, View):
         "X-Amzn-Trace-Id",
         "X-Forwarded-Port",
         "X-Real-Ip",
-    ]
-    required_connection_headers: ClassVar[list[str]] = [
-        "Cookie",
-        "Origin",
-        "Sec-Websocket-Extensions",
-        "Sec-Websocket-Key",
-        "Sec-Websocket-Version",
     ]
     expected_useragent_prefix = "AmazonAPIGateway_"
 
@@ -191,10 +148,10 @@ class WebSocketView(PostOnlyMixin, View):
         return None
 
     def has_valid_gateway_secret(self, request: HttpRequest) -> bool:
-        secrets = app_settings.GATEWAY_SECRETS
+        secrets = app_settings.gateway_secrets
         if not secrets:
             return True
-        given = request.META.get(header_to_meta(app_settings.GATEWAY_SECRET_HEADER), "")
+        given = request.META.get(header_to_meta(app_settings.gateway_secret_header), "")
         # Compare against every secret so the time taken does not tell which one matched.
         matches = [hmac.compare_digest(given.encode(), s.encode()) for s in secrets]
         return any(matches)
@@ -263,109 +220,6 @@ class WebSocketView(PostOnlyMixin, View):
     def has_all_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(self.all_permissions_required)
 
-    # Connect
-
-    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
-        """Check and record a new connection; a non-2xx answer makes API Gateway refuse it."""
-        self.api_gateway = ApiGateway.objects.filter(
-            api_id=request.headers["X-Amzn-Apigateway-Api-Id"]
-        ).first()
-        if self.api_gateway is None:
-            return error("Unknown API Gateway.")
-        ip_address = self.client_ip(request)
-        cookie_user = request.user if request.user.is_authenticated else None
-        if self.RATE_LIMIT_ENABLED:
-            allowed, _ = ConnectionRateLimit.check_rate_limit(
-                ip_address, cookie_user, self.rate_limit_max_attempts, self.rate_limit_window
-            )
-            if not allowed:
-                ConnectionRateLimit.record_attempt(ip_address, cookie_user, successful=False)
-                return error("Too many connection attempts.", 429)
-        missing = missing_headers(request, self.required_connection_headers)
-        if missing:
-            return error(f"Missing headers: {', '.join(missing)}.")
-        if not self.is_origin_allowed(request, request.headers["Origin"]):
-            return error("Origin not allowed.", 403)
-        channel = self.get_channel_name(request)
-        if channel is None:
-            return error("Invalid channel name.")
-        if self.USE_WS_TOKEN:
-            session = getattr(request, "session", None)
-            user = WebSocketToken.validate_and_consume(
-                request.GET.get("ws_token", ""), getattr(session, "session_key", None) or ""
-            )
-            if user is None:
-                return error("Invalid or expired token.", 403)
-            request.user = user
-        if not self.has_channel_access(request, channel):
-            return error("Channel access denied.", 403)
-        ok, message = self._additional_connection_checks(request, *args, **kwargs)
-        if not ok:
-            if self.RATE_LIMIT_ENABLED:
-                ConnectionRateLimit.record_attempt(ip_address, cookie_user, successful=False)
-            return error(message or "Connection refused.", 403)
-        user = request.user if request.user.is_authenticated else None
-        try:
-            with transaction.atomic():
-                self.websocket_session = WebSocketSession.objects.create(
-                    connection_id=self.connection_id,
-                    channel_name=channel,
-                    user=user,
-                    api_gateway=self.api_gateway,
-                )
-        except IntegrityError:
-            return error("Connection id already registered.")
-        if self.RATE_LIMIT_ENABLED:
-            ConnectionRateLimit.record_attempt(ip_address, user, successful=True)
-        return None
-
-    @property
-    def rate_limit_max_attempts(self) -> int:
-        return self.RATE_LIMIT_MAX_ATTEMPTS or app_settings.RATE_LIMIT_MAX_ATTEMPTS
-
-    @property
-    def rate_limit_window(self) -> int:
-        return self.RATE_LIMIT_WINDOW_MINUTES or app_settings.RATE_LIMIT_WINDOW_MINUTES
-
-    def client_ip(self, request: HttpRequest) -> str:
-        """The address API Gateway saw: the last hop it appended to ``X-Forwarded-For``."""
-        candidate = request.headers["X-Forwarded-For"].split(",")[-1].strip()
-        try:
-            validate_ipv46_address(candidate)
-        except ValidationError:
-            return "0.0.0.0"
-        return candidate
-
-    def is_origin_allowed(self, request: HttpRequest, origin: str) -> bool:
-        """The page's origin must be this site (the Host) or in ``CSRF_TRUSTED_ORIGINS``."""
-        return urlsplit(origin).netloc == request.headers["Host"] or origin in getattr(
-            settings, "CSRF_TRUSTED_ORIGINS", []
-        )
-
-    def get_channel_name(self, request: HttpRequest) -> str | None:
-        """The requested channel, the gateway's default, or ``""``; None when invalid."""
-        channel = request.GET.get("channel", "")
-        if not channel:
-            return self.api_gateway.default_channel_name if self.api_gateway else ""
-        return channel if self.is_valid_channel_name(channel) else None
-
-    def is_valid_channel_name(self, channel: Any) -> bool:
-        return (
-            isinstance(channel, str)
-            and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH
-            and re.match(self.CHANNEL_NAME_PATTERN, channel) is not None
-        )
-
-    def has_channel_access(self, request: HttpRequest, channel: str) -> bool:
-        """Hook: may ``request.user`` join ``channel``? Everyone may, by default."""
-        return True
-
-    def _additional_connection_checks(
-        self, request: HttpRequest, *args: Any, **kwargs: Any
-    ) -> tuple[bool, str]:
-        """Hook: return ``(False, reason)`` to refuse a connection."""
-        return True, ""
-
     # Built-in handlers
 
     def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
@@ -390,19 +244,3 @@ class WebSocketView(PostOnlyMixin, View):
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(channel_name=channel)
         self.websocket_session.channel_name = channel
         return JsonResponse({"type": "channel_changed", "channel": channel})
-
-
-class WebSocketTokenView(PostOnlyMixin, View):
-    """POST: issue a single-use connect token to the logged-in user (CSRF protected)."""
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return error("Authentication required.", 403)
-        if not WebSocketToken.check_rate_limit(
-            request.user, app_settings.TOKEN_RATE_LIMIT_PER_MINUTE
-        ):
-            return error("Rate limit exceeded.", 429)
-        if not request.session.session_key:
-            request.session.create()
-        token = WebSocketToken.generate_token(request.user, request.session.session_key)
-        return JsonResponse({"token": token.token, "expires_in": app_settings.TOKEN_EXPIRY_SECONDS})

@@ -1,4 +1,4 @@
-"""What a Management API answer means for one recipient."""
+"""What a Management API answer means for one recipient: delivered, gone, retry or failed."""
 
 from __future__ import annotations
 

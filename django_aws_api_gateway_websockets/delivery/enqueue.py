@@ -1,4 +1,8 @@
-"""The caller's side of a send: validate, record, and queue after commit. No AWS call here."""
+"""The caller's side of a send: validate, record, and run a callback after commit.
+
+No AWS call and no recipient row is touched here, so a send costs the caller the same for
+one recipient as for a million.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +12,20 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from .models import DeliveryReport
-from .payload import encode_message
-from .selection import Selection, describe
+from ..models import DeliveryReport
+from ..models.selections import Selection, describe
+from ..payload import encode_message
 
 
-def enqueue(data: Any, selection: Selection) -> DeliveryReport:
-    """Record a send and queue its planning task once the current transaction commits.
-
-    A send made inside a transaction that rolls back is never queued.
-    """
+def record(data: Any, selection: Selection) -> DeliveryReport:
+    """Encode ``data`` (``TypeError``/``ValueError`` when it cannot be sent) and save its report."""
     report_id = uuid.uuid4()
-    report = DeliveryReport.objects.create(
+    return DeliveryReport.objects.create(
         id=report_id,
         payload=encode_message(data, str(report_id)),
         selection=selection,
         description=describe(selection),
     )
-    run_after_commit(lambda: _queue_plan(report_id))
-    return report
-
-
-def _queue_plan(report_id: uuid.UUID) -> None:
-    from .tasks import plan_delivery
-
-    plan_delivery.delay(str(report_id))
 
 
 def run_after_commit(callback: Callable[[], None]) -> None:

@@ -1,0 +1,39 @@
+"""boto3 clients built from the project's settings, and where a stage's Management API is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from ..conf import app_settings
+
+
+def get_region_name() -> str:
+    """Return the AWS region from ``AWS_GATEWAY_REGION_NAME`` or ``AWS_REGION_NAME``."""
+    region = app_settings.aws_region
+    if not region:
+        raise RuntimeError(
+            "AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must be set within settings.py"
+        )
+    return region
+
+
+def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
+    """Build a boto3 client from a profile, explicit keys, or the ambient credentials.
+
+    Published as ``models.get_boto3_client``; the app calls it only through that name.
+    """
+    if app_settings.aws_iam_profile:
+        return boto3.Session(profile_name=app_settings.aws_iam_profile).client(service, **kwargs)
+    kwargs.setdefault("region_name", get_region_name())
+    if app_settings.aws_access_key_id and app_settings.aws_secret_access_key:
+        kwargs.setdefault("aws_access_key_id", app_settings.aws_access_key_id)
+        kwargs.setdefault("aws_secret_access_key", app_settings.aws_secret_access_key)
+    return boto3.client(service, **kwargs)
+
+
+def management_endpoint(api_id: str, stage: str) -> str:
+    """The Management API URL of one deployed stage, from ``WEBSOCKETS["management_endpoint"]``."""
+    region = app_settings.aws_region or ""
+    return app_settings.management_endpoint.format(api_id=api_id, region=region, stage=stage)

@@ -1,0 +1,21 @@
+"""The retry policy: how often and how late a recipient that may yet succeed is tried again."""
+
+from __future__ import annotations
+
+import random
+
+from ..conf import app_settings
+
+
+def exhausted(attempt: int) -> bool:
+    """Whether attempt ``attempt`` (from 0) was the last one allowed."""
+    return attempt + 1 >= app_settings.delivery_max_attempts
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry ``attempt + 1``: exponential, capped, with jitter."""
+    ceiling = min(
+        app_settings.delivery_retry_max_seconds,
+        app_settings.delivery_retry_base_seconds * 2**attempt,
+    )
+    return random.uniform(ceiling / 2, ceiling)

@@ -1,0 +1,30 @@
+"""The app's tables, one module per group, and the 4.x names that live on ``models``.
+
+``get_boto3_client`` is re-exported here because 4.x code and the testing guide patch it
+*on this module*: every AWS call of the app looks it up here when it runs (see
+``aws.clients.boto3_client``), so ``patch("django_aws_api_gateway_websockets.models.
+get_boto3_client")`` intercepts them all.
+"""
+
+from ..aws.factory import get_boto3_client, get_region_name
+from ..conf import MAX_MESSAGE_BYTES
+from .gateways import ApiGateway, ApiGatewayAdditionalRoute
+from .reports import DeliveryBatch, DeliveryReport
+from .sessions import WebSocketSession, WebSocketSessionQuerySet
+from .tokens import ConnectionRateLimit, WebSocketToken
+
+__all__ = [
+    "MAX_MESSAGE_SIZE",
+    "ApiGateway",
+    "ApiGatewayAdditionalRoute",
+    "ConnectionRateLimit",
+    "DeliveryBatch",
+    "DeliveryReport",
+    "WebSocketSession",
+    "WebSocketSessionQuerySet",
+    "WebSocketToken",
+    "get_boto3_client",
+    "get_region_name",
+]
+
+MAX_MESSAGE_SIZE = MAX_MESSAGE_BYTES

@@ -1,0 +1,73 @@
+"""Delivery reports (one per send) and their batches (one per slice of recipients)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class DeliveryReport(models.Model):
+    """What happened to one send: who it was for and how each recipient fared.
+
+    Its id travels inside the posted JSON as ``delivery_id``, so clients can drop the
+    duplicates that at-least-once delivery may produce.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    description = models.CharField(max_length=255, blank=True, default="")
+    payload = models.TextField(help_text="The JSON posted to each connection.")
+    selection = models.JSONField(help_text="Which sessions receive it, resolved by the worker.")
+    planned = models.BooleanField(
+        default=False, help_text="Every recipient has been assigned to a batch."
+    )
+    plan_cursor = models.BigIntegerField(default=0)
+    batches_pending = models.IntegerField(default=0)
+    recipients = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    gone = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    retried = models.PositiveIntegerField(default=0)
+    created_on = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_on"]
+        indexes = [models.Index(fields=["finished", "created_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.description or 'send'} ({self.id})"
+
+    @property
+    def settled(self) -> int:
+        """Recipients with a final outcome."""
+        return self.delivered + self.gone + self.failed
+
+    @property
+    def progress(self) -> float | None:
+        """Share of recipients settled, 0.0-1.0; None until recipients are known."""
+        if not self.planned and not self.recipients:
+            return None
+        return 1.0 if not self.recipients else self.settled / self.recipients
+
+
+class DeliveryBatch(models.Model):
+    """A slice of one send's recipients, posted by one task and retried as a unit of work."""
+
+    report = models.ForeignKey(DeliveryReport, on_delete=models.CASCADE, related_name="batches")
+    session_ids = models.JSONField()
+    pending = models.JSONField(help_text="Session ids still to post on the next attempt.")
+    attempt = models.PositiveSmallIntegerField(default=0)
+    done = models.BooleanField(default=False)
+    delivered = models.PositiveIntegerField(default=0)
+    gone = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    updated_on = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "delivery batches"
+        indexes = [models.Index(fields=["done", "updated_on"])]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {self.report_id}"

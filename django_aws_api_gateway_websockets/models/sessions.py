@@ -1,0 +1,114 @@
+"""API Gateway connections, and the queryset that sends to them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+
+from .gateways import ApiGateway
+from .selections import Selection, apply, from_queryset, structured
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .reports import DeliveryReport
+
+
+def send(data: Any, selection: Selection) -> DeliveryReport:
+    """Queue ``data`` for the sessions ``selection`` stands for (the delivery engine's entry)."""
+    # The one import up the layers: the 4.x send methods live on models, the engine above.
+    from .. import tasks
+
+    return tasks.send(data, selection)
+
+
+class WebSocketSessionQuerySet(models.QuerySet):
+    def connected(self) -> WebSocketSessionQuerySet:
+        return self.filter(connected=True)
+
+    def selected(self, selection: Selection) -> WebSocketSessionQuerySet:
+        """The connected sessions ``selection`` stands for, unordered."""
+        return apply(selection, self.all()).filter(connected=True)
+
+    def send_message(self, data: Any) -> DeliveryReport:
+        """Queue ``data`` for every connected session of this queryset; return its report."""
+        return send(data, from_queryset(self))
+
+    def send_to_channel(
+        self, channel_name: str, data: Any, *, exclude: str | None = None
+    ) -> DeliveryReport:
+        """Queue ``data`` for a channel, optionally leaving out one connection (the sender)."""
+        return self._send_structured(data, {"channel_name": channel_name}, exclude)
+
+    def send_to_user(
+        self, user: AbstractBaseUser | int, data: Any, *, exclude: str | None = None
+    ) -> DeliveryReport:
+        """Queue ``data`` for every connection of one user (all tabs and devices)."""
+        return self._send_structured(data, {"user_id": getattr(user, "pk", user)}, exclude)
+
+    def send_to_all(self, data: Any, *, exclude: str | None = None) -> DeliveryReport:
+        """Queue ``data`` for every connected session."""
+        return self._send_structured(data, {}, exclude)
+
+    def _send_structured(
+        self, data: Any, filters: dict[str, Any], exclude: str | None
+    ) -> DeliveryReport:
+        excludes = {"connection_id": exclude} if exclude else {}
+        return send(data, structured(filters, excludes))
+
+
+class WebSocketSession(models.Model):
+    """One API Gateway connection."""
+
+    connection_id = models.CharField(max_length=255, unique=True)
+    channel_name = models.CharField(
+        max_length=128, blank=True, default="", help_text="Used to group connections together"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        default=None,
+        on_delete=models.CASCADE,
+        related_name="websocket_sessions",
+    )
+    connected = models.BooleanField(default=True)
+    api_gateway = models.ForeignKey(
+        ApiGateway,
+        null=True,
+        blank=True,
+        default=None,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+    )
+    request_count = models.PositiveBigIntegerField(default=1)
+    created_on = models.DateTimeField(auto_now_add=True)
+    updated_on = models.DateTimeField(auto_now=True)
+
+    objects = WebSocketSessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "WebSocket session"
+        indexes = [
+            models.Index(fields=["connection_id", "connected"]),
+            models.Index(fields=["channel_name", "connection_id"]),
+            models.Index(fields=["channel_name", "connected"]),
+            models.Index(fields=["connected", "created_on"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.connection_id
+
+    def send_message(self, data: Any) -> DeliveryReport:
+        """Queue ``data`` for this connection; return its delivery report."""
+        return WebSocketSession.objects.all()._send_structured(data, {"pk": self.pk}, None)
+
+    def disconnect(self) -> None:
+        """Ask API Gateway to close the connection and mark the session disconnected."""
+        from ..aws.clients import delete_connection
+
+        delete_connection(self)
+        WebSocketSession.objects.filter(pk=self.pk).update(connected=False)
+        self.connected = False
