@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from .aws.credentials import credentials_source
+from .aws.factory import is_loopback
 from .conf import AppSettings, app_settings
 from .tasks import DELIVERY_OPTIONS
 
@@ -106,3 +108,22 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             )
         )
     return errors
+
+
+@register(Tags.compatibility, deploy=True)
+def check_management_credentials(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """``check --deploy``: a non-loopback Management API needs AWS credentials to post."""
+    endpoint = app_settings.management_endpoint
+    if not isinstance(endpoint, str) or is_loopback(endpoint) or credentials_source():
+        return []
+    return [
+        Warning(
+            f"No AWS credentials found for the Management API ({endpoint}): every send would "
+            "fail with NoCredentialsError.",
+            hint="Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_IAM_PROFILE in "
+            "settings, or the standard AWS environment variables or shared credentials file. "
+            "Credentials from an EC2 instance role cannot be checked here: silence "
+            f"{ID}.W004 if you use one.",
+            id=f"{ID}.W004",
+        )
+    ]

@@ -12,6 +12,7 @@ from django.apps import apps
 
 from ..conf import app_settings
 from .direct_post import DirectPoster, supports
+from .interception import has_moto_stubber, intercepted, moto_active
 from .outcomes import Outcome, classify
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ def management_client(endpoint: str) -> Any:
             _posters.clear()
             _factory = factory
         client = _clients.get(key)
+        if client is not None and moto_active() and not has_moto_stubber(client):
+            # Made before the mock started: moto would never see its requests.
+            client = None
+            _posters.pop(key, None)
         if client is None:
             timeout = app_settings.delivery_timeout_seconds
             config = Config(
@@ -86,20 +91,18 @@ def management_poster(endpoint: str) -> Any:
 
     With ``WEBSOCKETS["delivery_transport"] = "direct"`` (the default) that is a
     ``DirectPoster`` built from the endpoint's boto3 client whenever it can stand in for the
-    client (``direct_post.supports``); otherwise, and with ``"boto3"``, the client itself.
+    client (``direct_post.supports``) and nothing intercepts the client's requests (moto,
+    botocore's ``Stubber``, a ``before-send`` handler); otherwise, and with ``"boto3"``, the
+    client itself. Interception is checked on every call, as a mock may start at any time.
     """
     client = management_client(endpoint)
-    if app_settings.delivery_transport != "direct":
+    if app_settings.delivery_transport != "direct" or not supports(client) or intercepted(client):
         return client
     key = (endpoint, app_settings.delivery_concurrency)
     with _lock:
         poster = _posters.get(key)
         if poster is None:
-            poster = (
-                DirectPoster(client, app_settings.delivery_timeout_seconds)
-                if supports(client)
-                else client
-            )
+            poster = DirectPoster(client, app_settings.delivery_timeout_seconds)
             _posters[key] = poster
     return poster
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -23,6 +25,9 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     """Build a boto3 client from a profile, explicit keys, or the ambient credentials.
 
     Published as ``models.get_boto3_client``; the app calls it only through that name.
+    A client for a loopback ``endpoint_url`` (the local gateway) without keys in settings
+    signs with fixed local keys: local development needs no AWS account, and the ambient
+    credential chain (which may query the instance metadata service) is not consulted.
     """
     if app_settings.aws_iam_profile:
         return boto3.Session(profile_name=app_settings.aws_iam_profile).client(service, **kwargs)
@@ -30,7 +35,24 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     if app_settings.aws_access_key_id and app_settings.aws_secret_access_key:
         kwargs.setdefault("aws_access_key_id", app_settings.aws_access_key_id)
         kwargs.setdefault("aws_secret_access_key", app_settings.aws_secret_access_key)
+    elif is_loopback(kwargs.get("endpoint_url") or ""):
+        kwargs.setdefault("aws_access_key_id", LOCAL_KEY)
+        kwargs.setdefault("aws_secret_access_key", LOCAL_KEY)
     return boto3.client(service, **kwargs)
+
+
+LOCAL_KEY = "local"
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (``localhost`` or a loopback address)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def management_endpoint(api_id: str, stage: str) -> str:
