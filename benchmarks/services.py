@@ -5,6 +5,7 @@ Every process started here is ended here, by its own id (or its own session's gr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,89 +13,89 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from benchmarks import common
+from project.settings import MIDDLEWARE
+from worker.celery import DEFAULT_QUEUE, DELIVERY_QUEUE, MAINTENANCE_QUEUE
+from worker.command import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 COMPETITOR_VENV = BENCH_DIR / ".venv-competitor"
 COMPETITOR_PYTHON = COMPETITOR_VENV / "bin" / "python"
-COMPETITOR_REQUIREMENTS = ["django-aws-api-gateway-websockets==4.1.0", "psycopg[binary]"]
 COMPETITOR_VERSION = "4.1.0"
+COMPETITOR_REQUIREMENTS = [
+    f"django-aws-api-gateway-websockets=={COMPETITOR_VERSION}",
+    "psycopg[binary]",
+]
 BROKER_URL = "redis://127.0.0.1:6379/13"
 DATABASES = {"ours": "bench_ours", "theirs": "bench_theirs"}
-QUEUES = "websockets.delivery,websockets.maintenance,celery"
-
-
-class SideError(RuntimeError):
-    """A side's phase failed; the message carries the end of its log."""
+QUEUES = ",".join([DELIVERY_QUEUE, MAINTENANCE_QUEUE, DEFAULT_QUEUE])
 
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-# The competitor's virtualenv ---------------------------------------------------------------
-
-
-def competitor_version() -> str | None:
-    """The installed 4.1.0 version in the competitor's venv, or None if it is not usable."""
-    if not COMPETITOR_PYTHON.exists():
-        return None
-    probe = subprocess.run(
-        [
-            str(COMPETITOR_PYTHON),
-            "-c",
-            "import importlib.metadata as m, psycopg;"
-            "print(m.version('django-aws-api-gateway-websockets'))",
-        ],
-        capture_output=True,
-        text=True,
-        cwd="/",
-        check=False,
-    )
-    return probe.stdout.strip() if probe.returncode == 0 else None
+def stop(process: subprocess.Popen[Any], grace: float, *, group: bool = False) -> None:
+    """Terminate a child; after ``grace`` seconds kill it (with ``group``, its whole session)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        if group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+        process.wait()
 
 
 def ensure_competitor_venv() -> None:
     """Create ``benchmarks/.venv-competitor`` with 4.1.0 from PyPI unless it is already there."""
-    if competitor_version() == COMPETITOR_VERSION:
+
+    def installed() -> str | None:
+        if not COMPETITOR_PYTHON.exists():
+            return None
+        probe = subprocess.run(
+            [
+                str(COMPETITOR_PYTHON),
+                "-c",
+                "import importlib.metadata as m, psycopg;"
+                "print(m.version('django-aws-api-gateway-websockets'))",
+            ],
+            capture_output=True,
+            text=True,
+            cwd="/",
+            check=False,
+        )
+        return probe.stdout.strip() if probe.returncode == 0 else None
+
+    if installed() == COMPETITOR_VERSION:
         return
     log(f"creating {COMPETITOR_VENV} with {' '.join(COMPETITOR_REQUIREMENTS)}")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(COMPETITOR_VENV)], check=True)
-    subprocess.run(
-        [str(COMPETITOR_PYTHON), "-m", "pip", "install", "-q", *COMPETITOR_REQUIREMENTS],
-        check=True,
-    )
-    if competitor_version() != COMPETITOR_VERSION:
-        raise RuntimeError("the competitor's venv does not hold version " + COMPETITOR_VERSION)
+    pip = [str(COMPETITOR_PYTHON), "-m", "pip", "install", "-q", *COMPETITOR_REQUIREMENTS]
+    subprocess.run(pip, check=True)
+    if installed() != COMPETITOR_VERSION:
+        raise RuntimeError(f"the competitor's venv does not hold version {COMPETITOR_VERSION}")
 
 
-# Databases and broker ----------------------------------------------------------------------
-
-
-def recreate_database(name: str) -> None:
-    """Drop and create one benchmark database (never any other)."""
+def drop_database(name: str, *, create: bool = False) -> None:
+    """Drop one benchmark database (never any other) and, with ``create``, create it afresh."""
     import psycopg
 
     if name not in DATABASES.values():
         raise ValueError(f"not a benchmark database: {name}")
-    with psycopg.connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
-    ) as conn:
+    dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def flush_broker() -> int:
@@ -107,40 +108,15 @@ def flush_broker() -> int:
     return keys
 
 
-def service_pid(command_name: str) -> int | None:
-    """The root process of a running service (``postgres``, ``redis-server``), for CPU figures."""
-    names: dict[int, tuple[str, int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            comm = Path(f"/proc/{entry}/comm").read_text().strip()
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        names[int(entry)] = (comm, int(raw[raw.rindex(")") + 2 :].split()[1]))
-    for pid, (comm, ppid) in sorted(names.items()):
-        if comm == command_name and names.get(ppid, ("", 0))[0] != command_name:
-            return pid
-    return None
-
-
-# The local Management API --------------------------------------------------------------------
-
-
 class Gateway:
     """The local gateway child process (``benchmarks/gateway.py``) and its control API."""
 
     def __init__(self, log_file: IO[bytes]) -> None:
+        script = str(BENCH_DIR / "gateway.py")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(BENCH_DIR / "gateway.py"),
-                "--api-id",
-                common.API_ID,
-                "--stage",
-                common.STAGE,
-            ],
+            [sys.executable, script, "--api-id", common.API_ID, "--stage", common.STAGE],
+            # This checkout's gateway, even where another one of the project is installed.
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -151,10 +127,7 @@ class Gateway:
             self.stop()
             raise RuntimeError("the local gateway did not start; see its log")
         self.url = f"http://127.0.0.1:{json.loads(line)['port']}"
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        self.pid = self.process.pid
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -164,99 +137,51 @@ class Gateway:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
-    def prepare(self, latency_ms: float, channels: list[tuple[str, int]]) -> None:
+    def prepare(self, latency_ms: float, channels: list[dict[str, Any]]) -> None:
         """Reset counters and connections, set the latency, register the channels' ids."""
         self._call("POST", "/@local/reset")
         self._call("POST", "/@local/faults", {"latency_ms": latency_ms})
-        for prefix, count in channels:
-            ids = common.connection_ids(prefix, count)
+        for channel in channels:
+            ids = common.connection_ids(channel["prefix"], channel["count"])
             # The control API reads at most 1 MiB per request.
             for start in range(0, len(ids), 20_000):
-                self._call(
-                    "POST", "/@local/virtual-connections", {"ids": ids[start : start + 20_000]}
-                )
+                batch = {"ids": ids[start : start + 20_000]}
+                self._call("POST", "/@local/virtual-connections", batch)
 
-    def verify(self, prefix: str, count: int) -> dict[str, Any]:
+    def verify(self, channel: dict[str, Any]) -> dict[str, Any]:
         """How many of a channel's ids received at least one message, and any duplicates."""
         stats = self._call("GET", "/@local/stats?detail=1")
         per_connection = stats.pop("deliveries_per_connection")
-        ids = common.connection_ids(prefix, count)
+        ids = common.connection_ids(channel["prefix"], channel["count"])
         received = [per_connection.get(i, 0) for i in ids]
         return {
-            "expected": count,
+            "expected": channel["count"],
             "received": sum(1 for n in received if n),
             "duplicates": sum(n - 1 for n in received if n > 1),
             "gateway": stats,
         }
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            if self.process.stdin:
-                self.process.stdin.close()
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        # A closed stdin alone makes the gateway stop (so it never outlives a crashed driver).
+        if self.process.stdin:
+            self.process.stdin.close()
+        stop(self.process, grace=15)
 
 
-# Celery workers --------------------------------------------------------------------------------
-
-
-class Workers:
-    """``celery -A worker worker`` as a child process of the driver, in its own session."""
-
-    def __init__(
-        self, env: dict[str, str], pool: str, concurrency: int, log_file: IO[bytes]
-    ) -> None:
-        self.command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker",
-            "worker",
-            "-P",
-            pool,
-            "-c",
-            str(concurrency),
-            "-Q",
-            QUEUES,
-            "-n",
-            f"bench-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "WARNING",
-        ]
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=log_file,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        """Warm shutdown; then the worker's own process group if it hangs."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-# The two sides -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def workers(env: dict[str, str], pool: str, concurrency: int, log_file: IO[bytes]) -> Iterator[int]:
+    """Our Celery workers as a child process in its own session; yields its pid."""
+    command = worker_command(
+        pool=pool, concurrency=concurrency, queues=QUEUES, hostname=f"bench-{os.getpid()}@%h"
+    )
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log_file, stderr=log_file, start_new_session=True
+    )
+    try:
+        yield process.pid
+    finally:
+        # A warm shutdown; then the worker's whole session (prefork children) if it hangs.
+        stop(process, grace=30, group=True)
 
 
 def side_env(side: str, gateway_url: str) -> dict[str, str]:
@@ -264,6 +189,7 @@ def side_env(side: str, gateway_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(
         {
+            "BENCH_SIDE": side,
             "BENCH_GATEWAY_URL": gateway_url,
             "BENCH_DB": DATABASES[side],
             "BENCH_BROKER_URL": BROKER_URL,
@@ -273,7 +199,10 @@ def side_env(side: str, gateway_url: str) -> dict[str, str]:
     if side == "ours":
         env.update({"PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "benchmarks.settings"})
     else:
-        env["DJANGO_SETTINGS_MODULE"] = "competitor_settings"
+        # Only this folder on the path: the project holds a package of the same import name.
+        env.update(
+            {"DJANGO_SETTINGS_MODULE": "settings", "BENCH_MIDDLEWARE": json.dumps(MIDDLEWARE)}
+        )
     return env
 
 
@@ -285,23 +214,17 @@ def run_side(
     log_path: Path,
     timeout: float | None = None,
 ) -> dict[str, Any]:
-    """Run one phase of one side in a fresh process and return its result.
+    """Run one phase of one side in a fresh process (``side.py``) and return its result.
 
     Past ``timeout`` seconds the process is killed and ``subprocess.TimeoutExpired`` raised.
     """
-    if side == "ours":
-        command = [sys.executable, str(BENCH_DIR / "our_side.py")]
-        cwd = ROOT
-    else:
-        # Not the project folder: it holds a package of the same import name.
-        command = [str(COMPETITOR_PYTHON), str(BENCH_DIR / "competitor_side.py")]
-        cwd = BENCH_DIR
+    python = sys.executable if side == "ours" else str(COMPETITOR_PYTHON)
     with log_path.open("ab") as log_file:
         log_file.write(f"\n=== {side} {phase} {json.dumps(args)}\n".encode())
         log_file.flush()
         done = subprocess.run(
-            [*command, phase, json.dumps(args)],
-            cwd=cwd,
+            [python, str(BENCH_DIR / "side.py"), phase, json.dumps(args)],
+            cwd=ROOT if side == "ours" else BENCH_DIR,
             env=env,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -311,5 +234,5 @@ def run_side(
         )
     if done.returncode != 0:
         tail = log_path.read_text(errors="replace")[-3000:]
-        raise SideError(f"{side} {phase} failed ({done.returncode}):\n{tail}")
+        raise RuntimeError(f"{side} {phase} failed ({done.returncode}):\n{tail}")
     return common.parse_result(done.stdout)

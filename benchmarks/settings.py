@@ -1,46 +1,63 @@
-"""Django settings of our side of the benchmark: the project's settings, pointed at bench services.
+"""Django settings of either side, pointed at the benchmark's database, broker and gateway.
 
-Used by ``our_side.py`` and by the Celery workers the driver starts
-(``DJANGO_SETTINGS_MODULE=benchmarks.settings``). Only where things run changes here; the
-delivery engine keeps its default tuning (batch size, threads per process, retries).
+``BENCH_SIDE`` picks the side. Ours (also our Celery workers) import this module as
+``benchmarks.settings`` and start from the project's settings: only where things run changes,
+the delivery engine keeps its default tuning. Theirs import it as ``settings`` from this folder,
+the only one of the project on their path, and get a minimal project around 4.1.0 with the
+project's middleware, so that a message event passes through the same stack on both sides.
 """
 
 import json
 import os
 
-from project.settings import *  # noqa: F403
-from project.settings import WEBSOCKETS as PROJECT_WEBSOCKETS
+_SIDE = os.environ.get("BENCH_SIDE", "ours")
+
+if _SIDE == "ours":
+    from project.settings import *  # noqa: F403
+    from project.settings import WEBSOCKETS as PROJECT_WEBSOCKETS
+
+    CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
+    CELERY_TASK_ALWAYS_EAGER = False
+    # The local Management API the driver started; the engine formats ``{stage}`` itself.
+    _GATEWAY_URL = os.environ.get("BENCH_GATEWAY_URL", "http://127.0.0.1:9")
+    WEBSOCKETS = {**PROJECT_WEBSOCKETS, "management_endpoint": _GATEWAY_URL + "/{stage}"}
+    # BENCH_WEBSOCKETS_OVERRIDES passes engine settings to try (e.g. delivery_concurrency);
+    # the published figures use none, i.e. the product defaults.
+    WEBSOCKETS.update(json.loads(os.environ.get("BENCH_WEBSOCKETS_OVERRIDES") or "{}"))
+    AWS_IAM_PROFILE = None
+else:
+    SECRET_KEY = "benchmark-only-not-a-secret-0123456789-abcdefghijklmnop"
+    INSTALLED_APPS = [
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django_aws_api_gateway_websockets",
+    ]
+    # The project's, passed by the driver: this process cannot import the project's settings.
+    MIDDLEWARE = json.loads(os.environ["BENCH_MIDDLEWARE"])
+    DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+    USE_TZ = True
+    TIME_ZONE = "UTC"
+    WEBSOCKETS: dict = {}
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-ROOT_URLCONF = "benchmarks.urls"
-
+# ``benchmarks.urls`` or ``urls``: next to this module under either name.
+ROOT_URLCONF = __name__.removesuffix("settings") + "urls"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": os.environ.get("BENCH_DB", "bench_ours"),
+        "NAME": os.environ.get("BENCH_DB", f"bench_{_SIDE}"),
         "USER": "postgres",
         "HOST": "127.0.0.1",
         "PORT": "5432",
         "CONN_MAX_AGE": 60,
     }
 }
-
-CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
-CELERY_TASK_ALWAYS_EAGER = False
-
-# The local Management API the driver started; the template keeps ``{stage}`` for the engine.
-_GATEWAY_URL = os.environ.get("BENCH_GATEWAY_URL", "http://127.0.0.1:9")
-WEBSOCKETS = {**PROJECT_WEBSOCKETS, "management_endpoint": _GATEWAY_URL + "/{stage}"}
-# ``run.py --websockets JSON`` passes engine settings to try (e.g. delivery_concurrency);
-# the published figures use none, i.e. the product defaults.
-WEBSOCKETS.update(json.loads(os.environ.get("BENCH_WEBSOCKETS_OVERRIDES") or "{}"))
-
-AWS_IAM_PROFILE = None
 AWS_ACCESS_KEY_ID = "local"
 AWS_SECRET_ACCESS_KEY = "local"
 AWS_GATEWAY_REGION_NAME = "us-east-1"
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,7 @@
-"""URLs of our side: a minimal ``WebSocketView`` whose ``$default`` handler does no work.
+"""URLs of either side: a minimal ``WebSocketView`` whose ``$default`` handler does no work.
 
-The query count of a message event is then the view machinery's own cost.
+The query count of a message event is then the view machinery's own cost. The import is ours
+in our processes and 4.1.0's in theirs.
 """
 
 from typing import Any

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from django_aws_api_gateway_websockets.localgateway import (
 )
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
 from worker import app as celery_app
+from worker.command import worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 API_ID, STAGE = "int123", "test"
@@ -140,23 +140,7 @@ class WorkerProcess:
             "TEST_CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
         }
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker",
-                "worker",
-                "-P",
-                "threads",
-                "-c",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "WARNING",
-            ],
+            worker_command(pool="threads", concurrency=2),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from worker.command import beat_command, worker_command
+
 DEFAULT_API_ID = "local"
 DEFAULT_STAGE = "local"
 FILESYSTEM_BROKER_URL = "filesystem://"
@@ -190,7 +192,6 @@ def child_commands(
 ) -> dict[str, list[str]]:
     """The command line of each child, by name, in start order."""
     django = [python, "-m", "django"]
-    celery = [python, "-m", "celery", "-A", celery_app]
     commands = {
         "web": [*django, "runserver", "--noreload", f"{addresses.host}:{addresses.port}"],
         "gateway": [
@@ -203,9 +204,17 @@ def child_commands(
             "--api-id",
             api_id,
         ],
-        # Threads: one process, so the whole demo stays light (and SQLite-friendly).
-        "worker": [*celery, "worker", "-l", "info", "-P", "threads", "-c", str(concurrency)],
+        # Threads: one process, so the whole demo stays light (and SQLite-friendly). Not
+        # quiet: otherwise a worker as in production, with Celery's defaults.
+        "worker": worker_command(
+            app=celery_app,
+            pool="threads",
+            concurrency=concurrency,
+            loglevel="info",
+            quiet=False,
+            python=python,
+        ),
     }
     if beat:
-        commands["beat"] = [*celery, "beat", "-l", "info"]
+        commands["beat"] = beat_command(app=celery_app, loglevel="info", python=python)
     return commands
