@@ -27,7 +27,7 @@ def describe_error(error: BaseException) -> str:
     """A short description of an AWS error, safe to show in the admin and to log."""
     if isinstance(error, ClientError):
         message = error.response.get("Error", {}).get("Message", "")
-        return f"{type(error).__name__}: {error_code(error)} {message}".strip()
+        return f"{error_code(error)}: {message}".rstrip(": ")
     return type(error).__name__
 
 
