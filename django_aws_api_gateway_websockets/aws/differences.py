@@ -105,9 +105,10 @@ def route_differences(
     integration = remote.integration_of(route)
     if integration is None:
         fix = partial(_retarget, api_id=api_id, route=route, wanted=wanted, secret=secret)
-        return [Difference(wanted.key, "route has no integration", fix)]
-    found.extend(_uri_differences(api_id, wanted, integration))
-    found.extend(_parameter_differences(api_id, wanted, integration, secret, previous_secret))
+        found.append(Difference(wanted.key, "route has no integration", fix))
+    else:
+        found.extend(_uri_differences(api_id, wanted, integration))
+        found.extend(_parameter_differences(api_id, wanted, integration, secret, previous_secret))
     found.extend(_reply_differences(remote, wanted, route))
     return found
 

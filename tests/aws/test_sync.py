@@ -261,3 +261,29 @@ def test_update_api_gateway_integrations_reports_failures(aws, api_gateway, caps
     out = capsys.readouterr().out
     assert "Test API: not deployed; skipped." in out
     assert gateway.pk
+
+
+def test_sync_repairs_routes_made_by_hand(aws, gateway):
+    gateway.create_gateway()
+    gateway.refresh_from_db()
+    api_id = gateway.api_id
+    routes = aws.routes(api_id)
+    for key in ("$default", "$connect"):
+        aws.client.delete_route(ApiId=api_id, RouteId=routes[key]["RouteId"])
+    aws.client.create_route(ApiId=api_id, RouteKey="$default", Target="integrations/i")
+    aws.client.create_route(ApiId=api_id, RouteKey="$connect")  # targets nothing
+    ApiGateway.objects.filter(pk=gateway.pk).update(api_description="described locally")
+    gateway.refresh_from_db()
+    changes = gateway.sync_to_aws()
+    assert "API: Description differ from the record" in changes
+    assert "$connect: route has no integration" in changes
+    assert "$default: route has no integration" in changes
+    assert "$default: route has no RouteResponseSelectionExpression" in changes
+    assert "$default: route has no $default route response" in changes
+    assert aws.client.get_api(ApiId=api_id)["Description"] == "described locally"
+    routes = aws.routes(api_id)
+    uri = aws.integration(api_id, routes["$connect"])["IntegrationUri"]
+    assert uri == "https://app.example.com/ws/connect"
+    assert aws.response_keys(api_id, routes["$default"]) == ["$default"]
+    assert aws.routes(api_id)["$default"]["RouteResponseSelectionExpression"] == "$default"
+    assert gateway.sync_to_aws() == []
