@@ -16,6 +16,7 @@ from .differences import API_ATTRIBUTES, Difference, apply, gateway_differences
 from .integrations import additional_route, built_in_routes, new_secret, secret_parameter
 from .provisioning import deploy, provisioning_client
 from .remote import AWS_ERRORS, ApiGatewaySyncError, RemoteApi, describe_error
+from .throttling import ThrottledClient
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
@@ -55,7 +56,7 @@ def push(
     """
     if not gateway.is_deployed:
         raise ValueError("The API must be deployed before it can be synced to AWS")
-    client = client or provisioning_client()
+    client = ThrottledClient(client) if client else provisioning_client()
     secret = gateway.gateway_secret or new_secret()
     with reporting_errors():
         found = differences(gateway, client, secret, only)
@@ -109,7 +110,7 @@ def pull(gateway: ApiGateway, client: Any = None) -> list[str]:
     """
     if not gateway.is_deployed:
         raise ValueError("The API must be deployed before it can be synced from AWS")
-    client = client or provisioning_client()
+    client = ThrottledClient(client) if client else provisioning_client()
     with reporting_errors():
         remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
         values = gateway_values(gateway, remote)

@@ -287,3 +287,15 @@ def test_sync_repairs_routes_made_by_hand(aws, gateway):
     assert aws.response_keys(api_id, routes["$default"]) == ["$default"]
     assert aws.routes(api_id)["$default"]["RouteResponseSelectionExpression"] == "$default"
     assert gateway.sync_to_aws() == []
+
+
+def test_sync_with_a_client_given_retries_its_throttled_calls(aws, gateway):
+    import boto3
+
+    gateway.create_gateway()
+    gateway.refresh_from_db()
+    aws.faults.add("GetRoutes", "TooManyRequestsException", 429)
+    client = boto3.client("apigatewayv2", region_name="us-east-1")
+    assert gateway.sync_to_aws(client=client) == []
+    assert gateway.sync_from_aws(client=client) == []
+    assert aws.sleeps == [1.0]
