@@ -1,8 +1,11 @@
 """The system check for provisioned gateways without a secret, and the new settings' checks."""
 
+from unittest.mock import patch
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.db import ProgrammingError
 
 from django_aws_api_gateway_websockets.checks import check_gateway_secrets, check_settings
 from django_aws_api_gateway_websockets.models import ApiGateway
@@ -59,10 +62,6 @@ def test_gateways_with_their_own_secret_or_not_created_pass(settings):
 
 def test_a_database_not_migrated_yet_is_skipped(settings):
     settings.DEBUG = False
-    from unittest.mock import patch
-
-    from django.db import ProgrammingError
-
     with patch.object(ApiGateway.objects, "using", side_effect=ProgrammingError("no column")):
         assert check_gateway_secrets(databases=["default"]) == []
 

@@ -1,5 +1,6 @@
 """Bringing gateways provisioned before route responses and mapped headers up to date."""
 
+import boto3
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -290,8 +291,6 @@ def test_sync_repairs_routes_made_by_hand(aws, gateway):
 
 
 def test_sync_with_a_client_given_retries_its_throttled_calls(aws, gateway):
-    import boto3
-
     gateway.create_gateway()
     gateway.refresh_from_db()
     aws.faults.add("GetRoutes", "TooManyRequestsException", 429)
