@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from .aws.remote import ApiGatewaySyncError
+from .aws.sync import check
 from .models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,
@@ -21,6 +25,7 @@ from .models import (
     WebSocketSession,
     WebSocketToken,
 )
+from .models.gateways import push_enabled
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +63,14 @@ class ApiGatewayAdmin(admin.ModelAdmin):
     date_hierarchy = "created_on"
     readonly_fields = ["deployment_id", "api_created", "custom_domain_created"]
     inlines = [ApiGatewayAdditionalRouteInline]
-    actions = ["create_api_gateway", "create_custom_domain"]
+    actions = [
+        "create_api_gateway",
+        "create_custom_domain",
+        "sync_to_aws",
+        "sync_from_aws",
+        "check_api_gateway",
+        "rotate_gateway_secret",
+    ]
 
     @admin.action(description="Create API Gateway in AWS")
     def create_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
@@ -68,36 +80,138 @@ class ApiGatewayAdmin(admin.ModelAdmin):
     def create_custom_domain(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._provision(request, queryset, "create_custom_domain", "custom domain")
 
+    @admin.action(description="Sync to AWS (routes, route responses, integrations, stage)")
+    def sync_to_aws(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
+        self._each(request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws()))
+
+    @admin.action(description="Sync from AWS (read the deployed API into the records)")
+    def sync_from_aws(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
+        self._each(request, queryset, "syncing from AWS", lambda g: _changes(g.sync_from_aws()))
+
+    @admin.action(description="Check the deployed API in AWS")
+    def check_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
+        self._each(request, queryset, "checking", _check)
+
+    @admin.action(description="Rotate the gateway secret")
+    def rotate_gateway_secret(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
+        def rotate(gateway: ApiGateway) -> tuple[int, str]:
+            gateway.rotate_gateway_secret()
+            return messages.SUCCESS, (
+                "new secret sent to AWS; the old one is accepted until a later 'Sync to AWS' "
+                "finds nothing to change."
+            )
+
+        self._each(request, queryset, "rotating the secret", rotate)
+
+    def save_model(self, request: HttpRequest, obj: ApiGateway, form: Any, change: bool) -> None:
+        """Saved here, pushed to AWS after the commit; an AWS failure is a message, not a 500."""
+        obj.save(push_to_aws=False)
+        if change and obj.is_deployed and push_enabled(None) and form.changed_data:
+            queryset = ApiGateway.objects.filter(pk=obj.pk)
+            transaction.on_commit(
+                lambda: self._each(
+                    request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws())
+                )
+            )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not ApiGatewayAdditionalRoute:
+            return super().save_formset(request, form, formset, change)
+        for route in formset.save(commit=False):
+            save_route(self, request, route)
+        for route in formset.deleted_objects:
+            route.delete()
+
     def _provision(
         self, request: HttpRequest, queryset: QuerySet[ApiGateway], method: str, what: str
     ) -> None:
+        def provision(gateway: ApiGateway) -> tuple[int, str]:
+            if getattr(gateway, method)():
+                return messages.SUCCESS, f"{what} created."
+            return messages.INFO, f"{what} already existed."
+
+        self._each(
+            request,
+            queryset,
+            f"creating the {what}",
+            provision,
+            "; nothing was marked created, so the action can be repeated",
+        )
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ApiGateway],
+        doing: str,
+        run: Callable[[ApiGateway], tuple[int, str]],
+        after_failure: str = "",
+    ) -> None:
+        """``run`` each gateway; its answer, a ValueError or an AWS failure as a message."""
         for gateway in queryset:
-            logger.info("%s: %s for %r (pk %s)", request.user, method, gateway.api_name, gateway.pk)
+            logger.info("%s: %s %r (pk %s)", request.user, doing, gateway.api_name, gateway.pk)
             try:
-                created = getattr(gateway, method)()
+                level, text = run(gateway)
             except ValueError as exc:
                 self.message_user(request, f"{gateway}: {exc}", messages.ERROR)
             except Exception as exc:
-                logger.exception("%s failed for %r", method, gateway.api_name)
+                logger.exception("%s %r failed", doing, gateway.api_name)
                 self.message_user(
                     request,
-                    f"{gateway}: creating the {what} failed ({type(exc).__name__}: {exc}); "
-                    "nothing was marked created, so the action can be repeated.",
+                    f"{gateway}: {doing} failed ({type(exc).__name__}: {exc}){after_failure}.",
                     messages.ERROR,
                 )
             else:
-                if created:
-                    self.message_user(request, f"{gateway}: {what} created.", messages.SUCCESS)
-                else:
-                    self.message_user(request, f"{gateway}: {what} already existed.", messages.INFO)
+                self.message_user(request, f"{gateway}: {text}", level)
+
+
+def save_route(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, route: ApiGatewayAdditionalRoute
+) -> None:
+    """Save a route; when AWS refuses it, the record is kept and the admin says so."""
+    try:
+        route.save()
+    except ApiGatewaySyncError as exc:
+        modeladmin.message_user(
+            request,
+            f"{route}: saved, but AWS refused the change ({exc}); run 'Sync to AWS' on its "
+            "gateway to try again.",
+            messages.ERROR,
+        )
+
+
+def _changes(changes: list[str]) -> tuple[int, str]:
+    if not changes:
+        return messages.INFO, "already up to date."
+    return messages.SUCCESS, "; ".join(changes) + "."
+
+
+def _check(gateway: ApiGateway) -> tuple[int, str]:
+    if not gateway.is_deployed:
+        raise ValueError("not deployed in AWS yet.")
+    differences = check(gateway)
+    if not differences:
+        return messages.SUCCESS, "the deployed API has everything this package needs."
+    return messages.WARNING, "; ".join(str(d) for d in differences) + "."
 
 
 @admin.register(ApiGatewayAdditionalRoute)
 class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
     search_fields = ["name", "route_key"]
-    list_display = ["name", "api_gateway", "route_key", "integration_url", "deployed"]
+    list_display = [
+        "name",
+        "api_gateway",
+        "route_key",
+        "integration_url",
+        "route_response",
+        "deployed",
+    ]
     list_filter = ["api_gateway", "deployed"]
     readonly_fields = ["deployed"]
+
+    def save_model(
+        self, request: HttpRequest, obj: ApiGatewayAdditionalRoute, form: Any, change: bool
+    ) -> None:
+        save_route(self, request, obj)
 
 
 @admin.register(WebSocketSession)

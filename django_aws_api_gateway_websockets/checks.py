@@ -6,15 +6,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
 from .aws.credentials import credentials_source
 from .aws.factory import is_loopback
 from .conf import AppSettings, app_settings
+from .models import ApiGateway
 from .tasks import DELIVERY_OPTIONS
 
 ID = "django_aws_api_gateway_websockets"
 
 TRANSPORTS = ("direct", "boto3")
+HEADER_SETTINGS = ("gateway_secret_header", "source_ip_header", "api_id_header")
 DECLARED = AppSettings.declared()
 POSITIVE_NUMBERS = [
     key
@@ -54,10 +57,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E004",
             )
         )
-    header = app_settings.gateway_secret_header
-    if not isinstance(header, str) or not header:
+    for key in HEADER_SETTINGS:
+        header = getattr(app_settings, key)
+        if not isinstance(header, str) or not header:
+            errors.append(Error(f"WEBSOCKETS[{key!r}] must be a header name.", id=f"{ID}.E005"))
+    if not isinstance(app_settings.push_changes_to_aws, bool):
         errors.append(
-            Error("WEBSOCKETS['gateway_secret_header'] must be a header name.", id=f"{ID}.E005")
+            Error("WEBSOCKETS['push_changes_to_aws'] must be True or False.", id=f"{ID}.E008")
         )
     endpoint = app_settings.management_endpoint
     try:
@@ -127,3 +133,39 @@ def check_management_credentials(app_configs: Any = None, **kwargs: Any) -> list
             id=f"{ID}.W004",
         )
     ]
+
+
+@register(Tags.security, Tags.database)
+def check_gateway_secrets(
+    app_configs: Any = None, databases: list[str] | None = None, **kwargs: Any
+) -> list[Error]:
+    """Outside DEBUG, every provisioned gateway needs a secret, its own or a shared one.
+
+    A database check, as Django's own: it runs only when databases are named (``migrate``,
+    ``check --database default``), so a plain ``manage.py check`` in CI, or a test suite
+    whose records are made by hand (``api_created=True``, no AWS), never reads them.
+    """
+    if not databases or settings.DEBUG or app_settings.gateway_secrets:
+        return []
+    errors: list[Error] = []
+    for alias in databases:
+        try:
+            names = list(
+                ApiGateway.objects.using(alias)
+                .filter(api_created=True, gateway_secret="")
+                .values_list("api_name", flat=True)[:10]
+            )
+        except DatabaseError:  # not migrated yet: nothing provisioned to check
+            continue
+        if names:
+            errors.append(
+                Error(
+                    f"API Gateway(s) without a gateway secret: {', '.join(names)}. Anyone who "
+                    "can reach the WebSocket views could forge their events.",
+                    hint="Run 'manage.py updateApiGatewayIntegrations --pk N' (or the admin "
+                    "action 'Sync to AWS') to give each its own secret, or set "
+                    "WEBSOCKETS['gateway_secrets'].",
+                    id=f"{ID}.E009",
+                )
+            )
+    return errors

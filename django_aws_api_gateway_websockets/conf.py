@@ -55,6 +55,11 @@ class AppSettings:
     # A shared secret API Gateway adds to every integration request
     gateway_secret_header = Setting("X-Gateway-Secret")
     gateway_secrets: Setting[list[str]] = Setting([])
+    # Headers every integration maps from API Gateway's context (aws/integrations.py)
+    source_ip_header = Setting("X-Source-Ip")
+    api_id_header = Setting("X-Gateway-Api-Id")
+    # 4.x: saving a deployed gateway or route also changes it in AWS
+    push_changes_to_aws = Setting(True)
     # Where the Management API is reached
     management_endpoint = Setting("https://{api_id}.execute-api.{region}.amazonaws.com/{stage}")
     # Delivery engine

@@ -33,4 +33,6 @@ class EndpointURLField(models.URLField):
     default_validators = [validate_endpoint_url]
 
     def formfield(self, **kwargs: Any) -> Any:
-        return super().formfield(**{"form_class": EndpointURLFormField, **kwargs})
+        # An explicit scheme: Django 5.2 warns about its http default changing in 6.0.
+        defaults = {"form_class": EndpointURLFormField, "assume_scheme": "https"}
+        return super().formfield(**{**defaults, **kwargs})

@@ -115,10 +115,17 @@ def aws_client():
     client.create_api.return_value = {"ApiId": "new123", "ApiEndpoint": "wss://new123.example"}
     client.create_integration.side_effect = [{"IntegrationId": f"i{n}"} for n in range(10)]
     client.create_deployment.return_value = {"DeploymentId": "dep1"}
+    client.create_route.side_effect = [{"RouteId": f"r{n}"} for n in range(10)]
     client.create_domain_name.return_value = {
-        "DomainNameConfigurations": [{"ApiGatewayDomainName": "d-1.execute-api.example"}]
+        "DomainNameConfigurations": [
+            {"ApiGatewayDomainName": "d-1.execute-api.example", "HostedZoneId": "Z2OJLYMUO9EFXC"}
+        ]
     }
     client.create_api_mapping.return_value = {"ApiMappingId": "map1"}
+    for listing in ("get_routes", "get_integrations", "get_api_mappings"):
+        getattr(client, listing).return_value = {"Items": []}
+    client.get_api.return_value = {}
+    client.get_stage.return_value = {"StageName": "prod", "DeploymentId": "dep0"}
     return client
 
 
@@ -129,8 +136,7 @@ def new_gateway(db):
     )
 
 
-def test_create_gateway(new_gateway, settings):
-    settings.WEBSOCKETS = {"gateway_secrets": ["s3cret"]}
+def test_create_gateway(new_gateway):
     ApiGatewayAdditionalRoute.objects.create(
         api_gateway=new_gateway,
         name="Chat",
@@ -151,10 +157,38 @@ def test_create_gateway(new_gateway, settings):
     uris = [c.kwargs["IntegrationUri"] for c in client.create_integration.call_args_list]
     assert uris[0] == "https://app.example.com/ws/connect"
     assert uris[3] == "https://app.example.com/ws/chat"
-    params = client.create_integration.call_args.kwargs["RequestParameters"]
-    assert params["integration.request.header.X-Gateway-Secret"] == "'s3cret'"
+    # The gateway's own secret, generated and stored, is what every integration sends.
+    assert len(new_gateway.gateway_secret) >= 43
+    for call in client.create_integration.call_args_list:
+        assert call.kwargs["RequestParameters"] == {
+            "integration.request.header.connectionId": "context.connectionId",
+            "integration.request.header.X-Source-Ip": "context.identity.sourceIp",
+            "integration.request.header.X-Gateway-Api-Id": "context.apiId",
+            "integration.request.header.X-Gateway-Secret": f"'{new_gateway.gateway_secret}'",
+        }
+    # Replies reach the client only through a route response: $default and chat have one.
+    replying = [c.kwargs["RouteId"] for c in client.create_route_response.call_args_list]
+    assert replying == ["r2", "r3"]
+    assert {c.kwargs["RouteResponseKey"] for c in client.create_route_response.call_args_list} == {
+        "$default"
+    }
+    selection = [
+        c.kwargs.get("RouteResponseSelectionExpression") for c in client.create_route.call_args_list
+    ]
+    assert selection == [None, None, "$default", "$default"]
     assert new_gateway.additional_routes.get().deployed is True
-    client.create_stage.assert_called_once_with(ApiId="new123", StageName="prod")
+    client.create_stage.assert_called_once_with(ApiId="new123", StageName="prod", Description="")
+    client.create_deployment.assert_called_once()
+
+
+def test_create_gateway_keeps_a_secret_it_has(new_gateway):
+    new_gateway.gateway_secret = "kept-secret"
+    new_gateway.save()
+    client = aws_client()
+    with patch(PATCH_CLIENT, return_value=client):
+        new_gateway.create_gateway()
+    params = client.create_integration.call_args.kwargs["RequestParameters"]
+    assert params["integration.request.header.X-Gateway-Secret"] == "'kept-secret'"
 
 
 def test_create_gateway_twice_does_nothing(new_gateway):
@@ -165,29 +199,6 @@ def test_create_gateway_twice_does_nothing(new_gateway):
     client.create_api.assert_not_called()
 
 
-def test_create_gateway_failure_part_way_is_not_marked_created(new_gateway):
-    client = aws_client()
-    client.create_stage.side_effect = ClientError(
-        {"Error": {"Code": "BadRequestException", "Message": "no"}}, "CreateStage"
-    )
-    with patch(PATCH_CLIENT, return_value=client), pytest.raises(ClientError):
-        new_gateway.create_gateway()
-    new_gateway.refresh_from_db()
-    assert new_gateway.api_created is False
-    assert new_gateway.api_id == "new123"  # kept, so a retry does not create a second API
-    client = aws_client()
-    client.get_routes.return_value = {"Items": [{"RouteKey": k} for k in ["$connect", "$default"]]}
-    client.get_stages.return_value = {"Items": []}
-    with patch(PATCH_CLIENT, return_value=client):
-        assert new_gateway.create_gateway() is True
-    client.create_api.assert_not_called()
-    client.create_route.assert_called_once()
-    assert client.create_route.call_args.kwargs["RouteKey"] == "$disconnect"
-    client.create_stage.assert_called_once()
-    new_gateway.refresh_from_db()
-    assert new_gateway.api_created is True
-
-
 def test_create_gateway_needs_a_target(db):
     gateway = ApiGateway.objects.create(api_name="NoTarget")
     with pytest.raises(ValueError, match="target base endpoint"):
@@ -195,7 +206,9 @@ def test_create_gateway_needs_a_target(db):
 
 
 def test_route_added_to_a_created_gateway_is_deployed(new_gateway):
-    ApiGateway.objects.filter(pk=new_gateway.pk).update(api_created=True, api_id="abc")
+    ApiGateway.objects.filter(pk=new_gateway.pk).update(
+        api_created=True, api_id="abc", deployment_id="dep0"
+    )
     new_gateway.refresh_from_db()
     client = aws_client()
     with patch(PATCH_CLIENT, return_value=client):
@@ -210,6 +223,20 @@ def test_route_added_to_a_created_gateway_is_deployed(new_gateway):
     assert route.deployed is True
     assert new_gateway.deployment_id == "dep1"
     assert client.create_route.call_args.kwargs["RouteKey"] == "extra"
+    client.create_route_response.assert_called_once_with(
+        ApiId="abc", RouteId="r0", RouteResponseKey="$default"
+    )
+
+
+def test_route_added_to_a_gateway_made_by_hand_calls_no_aws(api_gateway):
+    """A record made by hand (api_created=True, never deployed) is the testing guide's."""
+    client = aws_client()
+    with patch(PATCH_CLIENT, return_value=client):
+        route = ApiGatewayAdditionalRoute.objects.create(
+            api_gateway=api_gateway, name="Chat", route_key="chat", integration_url="https://t/ws/c"
+        )
+    assert client.mock_calls == []
+    assert route.deployed is False
 
 
 def test_create_custom_domain(new_gateway):
@@ -217,7 +244,6 @@ def test_create_custom_domain(new_gateway):
     new_gateway.api_id = "abc"
     new_gateway.domain_name = "ws.example.com"
     new_gateway.certificate_arn = "arn:aws:acm:cert"
-    new_gateway.hosted_zone_id = "Z1"
     new_gateway.save()
     client = aws_client()
     with patch(PATCH_CLIENT, return_value=client):
@@ -226,8 +252,14 @@ def test_create_custom_domain(new_gateway):
     new_gateway.refresh_from_db()
     assert new_gateway.api_gateway_domain_name == "d-1.execute-api.example"
     assert new_gateway.api_mapping_id == "map1"
+    # HostedZoneId is API Gateway's answer (the alias target's zone), never sent.
+    assert new_gateway.hosted_zone_id == "Z2OJLYMUO9EFXC"
     config = client.create_domain_name.call_args.kwargs["DomainNameConfigurations"][0]
-    assert config["HostedZoneId"] == "Z1"
+    assert config == {
+        "CertificateArn": "arn:aws:acm:cert",
+        "EndpointType": "REGIONAL",
+        "SecurityPolicy": "TLS_1_2",
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
-"""Create a gateway's WebSocket API, routes, stage, deployment and custom domain in AWS.
+"""Create a gateway's WebSocket API, routes, route responses, stage and deployment in AWS.
 
-Each step saves only once AWS has answered, so a failure part-way never marks the gateway
-created and the call can be repeated.
+Each step is recorded only once AWS has answered, so a failure part-way never marks the
+gateway created, and a retry carries on from what AWS already has: route keys are looked up
+(GetRoutes) before anything is created, so nothing is created twice. Every batch of changes
+ends in one deployment.
 """
 
 from __future__ import annotations
@@ -10,17 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from ..conf import app_settings
 from .clients import boto3_client
+from .differences import apply, gateway_differences, route_differences
+from .integrations import additional_route, built_in_routes, new_secret
+from .remote import RemoteApi
+from .throttling import ThrottledClient
 
 if TYPE_CHECKING:
     from ..models import ApiGateway, ApiGatewayAdditionalRoute
 
-BUILT_IN_ROUTES = ("$connect", "$disconnect", "$default")
+
+def provisioning_client() -> Any:
+    """An ``apigatewayv2`` client whose calls wait and retry while AWS throttles them."""
+    return ThrottledClient(boto3_client())
 
 
 def create_gateway(gateway: ApiGateway) -> bool:
-    """Create the API, its three routes, extra routes, the stage and a deployment.
+    """Create the API, its routes and route responses, extra routes, the stage and a deployment.
 
     Returns True when created, False when it already was.
     """
@@ -28,35 +36,19 @@ def create_gateway(gateway: ApiGateway) -> bool:
         return False
     if not gateway.target_base_endpoint:
         raise ValueError("A target base endpoint is required")
-    client = boto3_client()
-    routes_done: set[str] = set()
-    stages_done: set[str] = set()
+    client = provisioning_client()
+    if not gateway.gateway_secret:
+        # Saved before any integration carries it, so a retry sends the same secret.
+        gateway.gateway_secret = new_secret()
+        gateway.save(update_fields=["gateway_secret", "updated_on"])
     if gateway.api_id:
         # A previous attempt failed part-way: carry on from what AWS already has.
-        routes_done = {i["RouteKey"] for i in client.get_routes(ApiId=gateway.api_id)["Items"]}
-        stages_done = {i["StageName"] for i in client.get_stages(ApiId=gateway.api_id)["Items"]}
+        remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
     else:
-        response = client.create_api(
-            ApiKeySelectionExpression=gateway.api_key_selection_expression,
-            Description=gateway.api_description,
-            DisableSchemaValidation=True,
-            Name=gateway.api_name,
-            ProtocolType="WEBSOCKET",
-            RouteSelectionExpression=gateway.route_selection_expression,
-            Tags={str(k): str(v) for k, v in gateway.tags.items()},
-        )
-        gateway.api_id = response["ApiId"]
-        gateway.api_endpoint = response["ApiEndpoint"]
-        gateway.save(update_fields=["api_id", "api_endpoint", "updated_on"])
-    for route_key in BUILT_IN_ROUTES:
-        if route_key not in routes_done:
-            create_route(client, gateway, route_key, gateway.target_base_endpoint + route_key[1:])
+        remote = create_api(client, gateway)
     routes = list(gateway.additional_routes.filter(deployed=False))
-    for route in routes:
-        if route.route_key not in routes_done:
-            create_route(client, gateway, route.route_key, route.integration_url)
-    if gateway.stage_name not in stages_done:
-        client.create_stage(ApiId=gateway.api_id, StageName=gateway.stage_name)
+    wanted = built_in_routes(gateway) + [additional_route(route) for route in routes]
+    apply(client, gateway_differences(gateway, remote, wanted, gateway.gateway_secret))
     deploy(client, gateway)
     with transaction.atomic():
         gateway.api_created = True
@@ -65,89 +57,57 @@ def create_gateway(gateway: ApiGateway) -> bool:
     return True
 
 
-def create_additional_route(route: ApiGatewayAdditionalRoute) -> None:
-    """Create one route of a deployed gateway, redeploy the stage and mark the route deployed."""
-    gateway = route.api_gateway
-    client = boto3_client()
-    create_route(client, gateway, route.route_key, route.integration_url)
-    deploy(client, gateway)
-    gateway.save(update_fields=["deployment_id", "updated_on"])
-    route.deployed = True
-    route.save(update_fields=["deployed", "updated_on"])
-
-
-def create_route(client: Any, gateway: ApiGateway, route_key: str, uri: str) -> None:
-    integration = client.create_integration(**integration_params(gateway, uri))
-    client.create_route(
-        ApiId=gateway.api_id,
-        ApiKeyRequired=False,
-        AuthorizationType="NONE",
-        RouteKey=route_key,
-        RouteResponseSelectionExpression="$default",
-        Target=f"integrations/{integration['IntegrationId']}",
+def create_api(client: Any, gateway: ApiGateway) -> RemoteApi:
+    response = client.create_api(
+        ApiKeySelectionExpression=gateway.api_key_selection_expression,
+        Description=gateway.api_description,
+        DisableSchemaValidation=True,
+        Name=gateway.api_name,
+        ProtocolType="WEBSOCKET",
+        RouteSelectionExpression=gateway.route_selection_expression,
+        Tags={str(k): str(v) for k, v in gateway.tags.items()},
     )
+    gateway.api_id = response["ApiId"]
+    gateway.api_endpoint = response["ApiEndpoint"]
+    gateway.save(update_fields=["api_id", "api_endpoint", "updated_on"])
+    return RemoteApi(client, gateway.api_id)  # a new API holds nothing yet
 
 
-def integration_params(gateway: ApiGateway, uri: str) -> dict[str, Any]:
-    parameters = {"integration.request.header.connectionId": "context.connectionId"}
-    if app_settings.gateway_secrets:
-        header = f"integration.request.header.{app_settings.gateway_secret_header}"
-        parameters[header] = f"'{app_settings.gateway_secrets[0]}'"
-    return {
-        "ApiId": gateway.api_id,
-        "ConnectionType": "INTERNET",
-        "IntegrationMethod": "POST",
-        "IntegrationType": "HTTP_PROXY",
-        "IntegrationUri": uri,
-        "PassthroughBehavior": "WHEN_NO_MATCH",
-        "PayloadFormatVersion": "1.0",
-        "RequestParameters": parameters,
-        "TimeoutInMillis": 29000,
-    }
+def provision_route(route: ApiGatewayAdditionalRoute, previous_route_key: str = "") -> list[str]:
+    """Bring one additional route of a deployed gateway up to date, deploy, mark it deployed.
+
+    The route is looked up by key first (by ``previous_route_key`` after a rename), so a
+    route whose deployment failed (throttled, say) is not created a second time: the next
+    save finds it and only deploys.
+    """
+    gateway = route.api_gateway
+    client = provisioning_client()
+    remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
+    changes = []
+    renamed = remote.routes.get(previous_route_key)
+    if renamed is not None and route.route_key not in remote.routes:
+        client.update_route(
+            ApiId=gateway.api_id, RouteId=renamed["RouteId"], RouteKey=route.route_key
+        )
+        remote.routes[route.route_key] = {**renamed, "RouteKey": route.route_key}
+        changes.append(f"{previous_route_key}: renamed to {route.route_key}")
+    found = route_differences(
+        remote, additional_route(route), gateway.gateway_secret, gateway.previous_gateway_secret
+    )
+    apply(client, found)
+    changes.extend(str(difference) for difference in found)
+    if changes or not route.deployed:
+        deploy(client, gateway)
+        gateway.save(update_fields=["deployment_id", "updated_on"])
+    if not route.deployed:
+        route.deployed = True
+        type(route).objects.filter(pk=route.pk).update(deployed=True)
+    return changes
 
 
 def deploy(client: Any, gateway: ApiGateway) -> None:
+    """One CreateDeployment of the stage; the caller saves ``deployment_id``."""
     response = client.create_deployment(
         ApiId=gateway.api_id, Description=gateway.stage_description, StageName=gateway.stage_name
     )
     gateway.deployment_id = response["DeploymentId"]
-
-
-def create_custom_domain(gateway: ApiGateway) -> bool:
-    """Create the custom domain and map it to the stage. Route 53 records stay manual."""
-    if not gateway.api_created:
-        raise ValueError("The API needs to be created before calling this method")
-    if not gateway.domain_name:
-        raise ValueError("A domain name is required")
-    if not gateway.certificate_arn:
-        raise ValueError("A Certificate ARN is required")
-    if gateway.custom_domain_created:
-        return False
-    config = {
-        "CertificateArn": gateway.certificate_arn,
-        "EndpointType": "REGIONAL",
-        "SecurityPolicy": "TLS_1_2",
-    }
-    if gateway.hosted_zone_id:
-        config["HostedZoneId"] = gateway.hosted_zone_id
-    client = boto3_client()
-    response = client.create_domain_name(
-        DomainName=gateway.domain_name, DomainNameConfigurations=[config]
-    )
-    gateway.api_gateway_domain_name = response["DomainNameConfigurations"][0][
-        "ApiGatewayDomainName"
-    ]
-    mapping = client.create_api_mapping(
-        ApiId=gateway.api_id, DomainName=gateway.domain_name, Stage=gateway.stage_name
-    )
-    gateway.api_mapping_id = mapping["ApiMappingId"]
-    gateway.custom_domain_created = True
-    gateway.save(
-        update_fields=[
-            "api_gateway_domain_name",
-            "api_mapping_id",
-            "custom_domain_created",
-            "updated_on",
-        ]
-    )
-    return True

@@ -6,18 +6,62 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 
 from ..aws.factory import management_endpoint
+from ..conf import app_settings
 from ..fields import EndpointURLField
 
 DOMAIN_NAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
 )
 API_NAME_RE = re.compile(r"^[ a-zA-Z0-9_-]+$")
+# Fields whose change a full save pushes to a deployed API (4.x)
+SYNCED_GATEWAY_FIELDS = (
+    "api_name",
+    "api_description",
+    "api_key_selection_expression",
+    "route_selection_expression",
+    "target_base_endpoint",
+    "stage_description",
+)
+SYNCED_ROUTE_FIELDS = ("route_key", "integration_url", "route_response")
 
 
-class ApiGateway(models.Model):
+def push_enabled(push_to_aws: bool | None) -> bool:
+    """An explicit ``push_to_aws`` wins; else ``WEBSOCKETS["push_changes_to_aws"]`` (4.x)."""
+    return app_settings.push_changes_to_aws if push_to_aws is None else push_to_aws
+
+
+class SyncedModel(models.Model):
+    """Remembers the loaded values of the fields it pushes to AWS, to see what a save changed."""
+
+    synced_fields: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Any:
+        instance = super().from_db(*args, **kwargs)
+        instance._aws_snapshot = instance.synced_values()
+        return instance
+
+    def synced_values(self) -> dict[str, Any]:
+        return {name: self.__dict__[name] for name in self.synced_fields if name in self.__dict__}
+
+    def changed_synced_fields(self) -> dict[str, Any]:
+        """The changed fields, with their previous values; resets the snapshot."""
+        previous = getattr(self, "_aws_snapshot", {})
+        self._aws_snapshot = current = self.synced_values()
+        return {
+            name: previous[name]
+            for name, value in current.items()
+            if name in previous and previous[name] != value
+        }
+
+
+class ApiGateway(SyncedModel):
     """One API Gateway WebSocket API, and what AWS returned when it was created."""
 
     api_name = models.CharField(max_length=255, unique=True)
@@ -51,6 +95,20 @@ class ApiGateway(models.Model):
     api_mapping_id = models.CharField(max_length=128, blank=True, default="")
     api_created = models.BooleanField(default=False, editable=False)
     custom_domain_created = models.BooleanField(default=False, editable=False)
+    gateway_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="Sent by API Gateway as a static header on every integration request; "
+        "generated when the gateway is provisioned.",
+    )
+    previous_gateway_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="The secret before the last rotation, accepted until every integration "
+        "sends the new one.",
+    )
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
@@ -67,11 +125,26 @@ class ApiGateway(models.Model):
     def __str__(self) -> str:
         return self.api_name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.full_clean()
+    synced_fields = SYNCED_GATEWAY_FIELDS
+
+    def save(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> None:
+        """Save; a full save validates, and pushes changed synced fields to a deployed API.
+
+        A save with ``update_fields`` (how provisioning records progress) neither validates
+        nor calls AWS. The push runs once the transaction commits; ``push_to_aws=False``
+        skips it, ``True`` forces it, ``None`` follows ``WEBSOCKETS["push_changes_to_aws"]``.
+        """
+        full_save = kwargs.get("update_fields") is None
+        if full_save:
+            self.full_clean()
         if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
             self.target_base_endpoint += "/"
         super().save(*args, **kwargs)
+        if not full_save:
+            return
+        changed = self.changed_synced_fields()
+        if changed and self.is_deployed and push_enabled(push_to_aws):
+            transaction.on_commit(lambda: self.sync_to_aws(fields=list(changed)))
 
     def clean(self) -> None:
         if self.domain_name and not DOMAIN_NAME_RE.match(self.domain_name):
@@ -80,6 +153,11 @@ class ApiGateway(models.Model):
             raise ValidationError(
                 {"api_name": "Use letters, digits, spaces, hyphens and underscores only"}
             )
+
+    @property
+    def is_deployed(self) -> bool:
+        """The API exists in AWS and has been deployed (records made by hand have no deployment)."""
+        return bool(self.api_created and self.api_id and self.deployment_id)
 
     @property
     def management_endpoint(self) -> str:
@@ -95,12 +173,35 @@ class ApiGateway(models.Model):
 
     def create_custom_domain(self) -> bool:
         """Create the custom domain and map it to the stage; False if it already was."""
-        from ..aws import provisioning
+        from ..aws import custom_domain
 
-        return provisioning.create_custom_domain(self)
+        return custom_domain.create_custom_domain(self)
+
+    def sync_to_aws(self, client: Any = None, fields: Any = None) -> list[str]:
+        """Bring the deployed API up to date (routes, route responses, integrations, stage).
+
+        Deploys once if anything changed; returns the changes in words. ``fields`` (4.x) is
+        accepted and not needed: everything is compared, and only what differs changes.
+        Raises ``ApiGatewaySyncError`` when AWS refuses.
+        """
+        from ..aws import sync
+
+        return sync.push(self, client)
+
+    def sync_from_aws(self, client: Any = None) -> list[str]:
+        """Read the deployed API back into this record and its routes; the changes in words."""
+        from ..aws import sync
+
+        return sync.pull(self, client)
+
+    def rotate_gateway_secret(self) -> list[str]:
+        """A new secret, pushed to every integration; the old one is accepted meanwhile."""
+        from ..aws import sync
+
+        return sync.rotate_secret(self)
 
 
-class ApiGatewayAdditionalRoute(models.Model):
+class ApiGatewayAdditionalRoute(SyncedModel):
     """A custom route key that API Gateway forwards to its own Django URL."""
 
     api_gateway = models.ForeignKey(
@@ -110,8 +211,14 @@ class ApiGatewayAdditionalRoute(models.Model):
     route_key = models.CharField(max_length=64, db_index=True)
     integration_url = EndpointURLField()
     deployed = models.BooleanField(default=False, editable=False)
+    route_response = models.BooleanField(
+        default=True,
+        help_text="Send the handler's reply back to the client (an API Gateway route response).",
+    )
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
+
+    synced_fields = SYNCED_ROUTE_FIELDS
 
     class Meta:
         unique_together = [["api_gateway", "route_key"]]
@@ -119,9 +226,29 @@ class ApiGatewayAdditionalRoute(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        if self.api_gateway.api_created and not self.deployed:
-            from ..aws import provisioning
+    def save(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> None:
+        """Save; on a deployed gateway, create the route in AWS or push what changed (4.x).
 
-            provisioning.create_additional_route(self)
+        A new route is created at once (it has to exist before it is used); a change to a
+        deployed route is pushed once the transaction commits, unless ``push_to_aws`` is
+        False or ``WEBSOCKETS["push_changes_to_aws"]`` is off.
+        """
+        if kwargs.get("update_fields") is None:
+            self.full_clean()
+        super().save(*args, **kwargs)
+        changed = self.changed_synced_fields()
+        if push_to_aws is False or not self.api_gateway.is_deployed:
+            return
+        from ..aws import provisioning, sync
+
+        if not self.deployed:
+            with sync.reporting_errors():
+                provisioning.provision_route(self)
+        elif changed and push_enabled(push_to_aws):
+            previous_key = changed.get("route_key", "")
+
+            def push() -> None:
+                with sync.reporting_errors():
+                    provisioning.provision_route(self, previous_route_key=previous_key)
+
+            transaction.on_commit(push)

@@ -1,4 +1,4 @@
-"""What createApiGateway and createCustomDomain share: find the gateway, call AWS, report."""
+"""What the gateway commands share: find the gateway by pk, call AWS, report."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_aws_api_gateway_websockets.models import ApiGateway
 
 
+def gateway_or_error(pk: int) -> ApiGateway:
+    gateway = ApiGateway.objects.filter(pk=pk).first()
+    if gateway is None:
+        raise CommandError(f"No ApiGateway with pk {pk}.")
+    return gateway
+
+
 class ProvisionCommand(BaseCommand):
     method: str
     what: str
@@ -17,9 +24,7 @@ class ProvisionCommand(BaseCommand):
         parser.add_argument("--pk", type=int, required=True, help="The ApiGateway's primary key.")
 
     def handle(self, *args: Any, pk: int, **options: Any) -> None:
-        gateway = ApiGateway.objects.filter(pk=pk).first()
-        if gateway is None:
-            raise CommandError(f"No ApiGateway with pk {pk}.")
+        gateway = gateway_or_error(pk)
         try:
             created = getattr(gateway, self.method)()
         except ValueError as exc:

@@ -1,0 +1,84 @@
+"""A gateway's custom domain name and its API mapping, safe to retry after any failure.
+
+No apigatewayv2 operation takes an idempotency token, and CreateDomainName answers 409
+``ConflictException`` for a name that exists ("API Gateway V2 REST API reference,
+DomainNames", https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames.html):
+an existing domain is read back (GetDomainName) and an existing mapping of the same API and
+stage reused (GetApiMappings), so a retry finishes what a failed attempt started.
+
+``HostedZoneId`` and ``ApiGatewayDomainName`` are outputs: API Gateway's regional domain
+name and its Route 53 zone, the alias target of your DNS record ("Set up a Regional custom
+domain name in API Gateway",
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-regional-api-custom-domain-create.html).
+WebSocket APIs support TLS 1.2 only ("Set up custom domain names for WebSocket APIs in API
+Gateway", https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-custom-domain-names.html).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from .provisioning import provisioning_client
+from .remote import error_code, pages
+
+if TYPE_CHECKING:
+    from ..models import ApiGateway
+
+
+def create_custom_domain(gateway: ApiGateway) -> bool:
+    """Create (or reuse) the custom domain and map it to the stage. DNS records stay yours."""
+    if not gateway.api_created:
+        raise ValueError("The API needs to be created before calling this method")
+    if not gateway.domain_name:
+        raise ValueError("A domain name is required")
+    if not gateway.certificate_arn:
+        raise ValueError("A Certificate ARN is required")
+    if gateway.custom_domain_created:
+        return False
+    client = provisioning_client()
+    domain = domain_name(client, gateway)
+    configuration = (domain.get("DomainNameConfigurations") or [{}])[0]
+    gateway.api_gateway_domain_name = configuration.get("ApiGatewayDomainName", "")
+    gateway.hosted_zone_id = configuration.get("HostedZoneId") or gateway.hosted_zone_id
+    gateway.api_mapping_id = api_mapping_id(client, gateway)
+    gateway.custom_domain_created = True
+    gateway.save(
+        update_fields=[
+            "api_gateway_domain_name",
+            "hosted_zone_id",
+            "api_mapping_id",
+            "custom_domain_created",
+            "updated_on",
+        ]
+    )
+    return True
+
+
+def domain_name(client: Any, gateway: ApiGateway) -> dict[str, Any]:
+    """The domain name as AWS holds it: created now, or as an earlier attempt created it."""
+    configuration = {
+        "CertificateArn": gateway.certificate_arn,
+        "EndpointType": "REGIONAL",
+        "SecurityPolicy": "TLS_1_2",
+    }
+    try:
+        return client.create_domain_name(
+            DomainName=gateway.domain_name, DomainNameConfigurations=[configuration]
+        )
+    except ClientError as error:
+        if error_code(error) != "ConflictException":
+            raise
+    return client.get_domain_name(DomainName=gateway.domain_name)
+
+
+def api_mapping_id(client: Any, gateway: ApiGateway) -> str:
+    """The id of the domain's mapping to this API and stage, created when there is none."""
+    for mapping in pages(client.get_api_mappings, DomainName=gateway.domain_name):
+        if mapping.get("ApiId") == gateway.api_id and mapping.get("Stage") == gateway.stage_name:
+            return mapping["ApiMappingId"]
+    response = client.create_api_mapping(
+        ApiId=gateway.api_id, DomainName=gateway.domain_name, Stage=gateway.stage_name
+    )
+    return response["ApiMappingId"]

@@ -1,0 +1,191 @@
+"""Keep a deployed gateway and its API in AWS in line: push, pull, check, rotate the secret.
+
+``push`` brings AWS up to what the records and this package need (API attributes, routes,
+route responses, integrations' URIs and request parameters, stage) and deploys once if it
+changed anything; ``pull`` reads AWS back into the records (4.1.0's ``sync_from_aws``);
+``check`` lists the differences without changing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .differences import API_ATTRIBUTES, Difference, apply, gateway_differences
+from .integrations import additional_route, built_in_routes, new_secret, secret_parameter
+from .provisioning import deploy, provisioning_client
+from .remote import AWS_ERRORS, ApiGatewaySyncError, RemoteApi, describe_error
+from .throttling import ThrottledClient
+
+if TYPE_CHECKING:
+    from ..models import ApiGateway
+
+
+@contextmanager
+def reporting_errors() -> Iterator[None]:
+    """AWS errors raised as ``ApiGatewaySyncError``, as 4.1.0's sync methods raise them."""
+    try:
+        yield
+    except AWS_ERRORS as error:
+        raise ApiGatewaySyncError(describe_error(error)) from error
+
+
+def differences(
+    gateway: ApiGateway, client: Any, secret: str, only: Callable[[Difference], bool] | None = None
+) -> list[Difference]:
+    remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
+    routes = built_in_routes(gateway) + [
+        additional_route(r) for r in gateway.additional_routes.all()
+    ]
+    found = gateway_differences(gateway, remote, routes, secret)
+    return [d for d in found if only is None or only(d)]
+
+
+def push(
+    gateway: ApiGateway,
+    client: Any = None,
+    only: Callable[[Difference], bool] | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """Fix every difference (those ``only`` accepts), deploy once; the changes, in words.
+
+    A gateway without a secret gets one. It is stored after the deployment, so requests keep
+    being accepted while the integrations change; after a rotation the previous secret is kept
+    until a push finds nothing to change, then dropped.
+    """
+    if not gateway.is_deployed:
+        raise ValueError("The API must be deployed before it can be synced to AWS")
+    client = ThrottledClient(client) if client else provisioning_client()
+    secret = gateway.gateway_secret or new_secret()
+    with reporting_errors():
+        found = differences(gateway, client, secret, only)
+        changes = [str(difference) for difference in found]
+        if dry_run:
+            return changes
+        apply(client, found)
+        if found:
+            deploy(client, gateway)
+            changes.append(f"deployed stage {gateway.stage_name!r}")
+    retire = only is None and not found and bool(gateway.previous_gateway_secret)
+    if retire:
+        gateway.previous_gateway_secret = ""
+        changes.append("dropped the previous gateway secret: every integration sends the new one")
+    if found or retire or secret != gateway.gateway_secret:
+        gateway.gateway_secret = secret
+        fields = ["gateway_secret", "previous_gateway_secret", "deployment_id", "updated_on"]
+        gateway.save(update_fields=fields)
+    return changes
+
+
+def update_integrations(gateway: ApiGateway, dry_run: bool = False) -> list[str]:
+    """Only the integrations' request parameters (4.1.0's ``updateApiGatewayIntegrations``)."""
+    return push(gateway, only=lambda d: d.kind == "parameters", dry_run=dry_run)
+
+
+def rotate_secret(gateway: ApiGateway) -> list[str]:
+    """A new secret; the old one stays accepted (``previous_gateway_secret``) meanwhile."""
+    if gateway.gateway_secret:
+        gateway.previous_gateway_secret = gateway.gateway_secret
+    gateway.gateway_secret = new_secret()
+    gateway.save(update_fields=["gateway_secret", "previous_gateway_secret", "updated_on"])
+    return push(gateway)
+
+
+def check(gateway: ApiGateway) -> list[Difference]:
+    """What AWS has otherwise than this package needs, route by route. Changes nothing."""
+    client = provisioning_client()
+    with reporting_errors():
+        found = differences(gateway, client, gateway.gateway_secret)
+    if not gateway.gateway_secret:
+        found.insert(0, Difference("", "the record has no gateway secret (run Sync to AWS)"))
+    return found
+
+
+def pull(gateway: ApiGateway, client: Any = None) -> list[str]:
+    """Read the deployed API back into the records (4.1.0's ``sync_from_aws``).
+
+    Nothing is deleted locally and nothing changes in AWS: a local route AWS lacks is marked
+    not deployed (the next push creates it), a route only AWS has is added locally.
+    """
+    if not gateway.is_deployed:
+        raise ValueError("The API must be deployed before it can be synced from AWS")
+    client = ThrottledClient(client) if client else provisioning_client()
+    with reporting_errors():
+        remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
+        values = gateway_values(gateway, remote)
+        changed = [name for name, value in values.items() if getattr(gateway, name) != value]
+        for name in changed:
+            setattr(gateway, name, values[name])
+        if changed:
+            # update_fields: no validation, and nothing pushed straight back to AWS
+            gateway.save(update_fields=[*changed, "updated_on"])
+        changes = [f"updated {name}" for name in changed]
+        changes.extend(pull_routes(gateway, remote))
+    return changes
+
+
+def gateway_values(gateway: ApiGateway, remote: RemoteApi) -> dict[str, Any]:
+    api = remote.api or {}
+    values = {
+        name: api[attribute] for name, attribute in API_ATTRIBUTES.items() if attribute in api
+    }
+    values["api_endpoint"] = api.get("ApiEndpoint", gateway.api_endpoint)
+    default = remote.routes.get("$default")
+    uri = (remote.integration_of(default) or {}).get("IntegrationUri", "") if default else ""
+    if uri.endswith("default"):
+        values["target_base_endpoint"] = uri.removesuffix("default")
+    stage = remote.stage or {}
+    if stage.get("DeploymentId"):
+        values["deployment_id"] = stage["DeploymentId"]
+        deployment = remote.client.get_deployment(
+            ApiId=gateway.api_id, DeploymentId=stage["DeploymentId"]
+        )
+        values["stage_description"] = deployment.get("Description", "")
+    sent = {
+        (integration.get("RequestParameters") or {}).get(secret_parameter())
+        for integration in remote.integrations.values()
+    } - {None}
+    if len(sent) == 1:
+        secret = sent.pop().strip("'")
+        if secret not in (gateway.gateway_secret, gateway.previous_gateway_secret):
+            values["gateway_secret"] = secret
+    return values
+
+
+def pull_routes(gateway: ApiGateway, remote: RemoteApi) -> list[str]:
+    changes = []
+    built_in = {route.key for route in built_in_routes(gateway)}
+    extra = {key: route for key, route in remote.routes.items() if key not in built_in}
+    records = gateway.additional_routes
+    for local in records.all():
+        route = extra.pop(local.route_key, None)
+        if route is None:
+            if local.deployed:
+                records.filter(pk=local.pk).update(deployed=False)
+                changes.append(f"{local.route_key}: not in AWS, marked not deployed")
+            continue
+        values = route_values(remote, route)
+        if any(getattr(local, name) != value for name, value in values.items()):
+            records.filter(pk=local.pk).update(**values)
+            changes.append(f"{local.route_key}: updated from AWS")
+    # What AWS holds is recorded as it is, without validation: it exists.
+    records.bulk_create(
+        [
+            records.model(
+                api_gateway=gateway, name=key[:63], route_key=key, **route_values(remote, route)
+            )
+            for key, route in extra.items()
+        ]
+    )
+    changes.extend(f"{key}: added from AWS" for key in extra)
+    return changes
+
+
+def route_values(remote: RemoteApi, route: dict[str, Any]) -> dict[str, Any]:
+    responses = remote.route_responses(route)
+    return {
+        "integration_url": (remote.integration_of(route) or {}).get("IntegrationUri", ""),
+        "route_response": any(r.get("RouteResponseKey") == "$default" for r in responses),
+        "deployed": True,
+    }
