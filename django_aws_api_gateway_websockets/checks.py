@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,9 @@ from .tasks import DELIVERY_OPTIONS
 ID = "django_aws_api_gateway_websockets"
 
 TRANSPORTS = ("direct", "boto3")
+HEADER_SETTINGS = ("gateway_secret_header", "api_id_header", "source_ip_header")
+# An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 DECLARED = AppSettings.declared()
 POSITIVE_NUMBERS = [
     key
@@ -52,11 +56,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E004",
             )
         )
-    header = app_settings.gateway_secret_header
-    if not isinstance(header, str) or not header:
-        errors.append(
-            Error("WEBSOCKETS['gateway_secret_header'] must be a header name.", id=f"{ID}.E005")
-        )
+    for key in HEADER_SETTINGS:
+        header = getattr(app_settings, key)
+        if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
+            errors.append(Error(f"WEBSOCKETS[{key!r}] must be a header name.", id=f"{ID}.E005"))
     endpoint = app_settings.management_endpoint
     try:
         endpoint.format(api_id="a", region="r", stage="s")

@@ -55,6 +55,10 @@ class AppSettings:
     # A shared secret API Gateway adds to every integration request
     gateway_secret_header = Setting("X-Gateway-Secret")
     gateway_secrets: Setting[list[str]] = Setting([])
+    # Headers the integrations map from API Gateway's context (context.apiId and
+    # context.identity.sourceIp), so no client can set them
+    api_id_header = Setting("X-Gateway-Api-Id")
+    source_ip_header = Setting("X-Source-Ip")
     # Where the Management API is reached
     management_endpoint = Setting("https://{api_id}.execute-api.{region}.amazonaws.com/{stage}")
     # Delivery engine

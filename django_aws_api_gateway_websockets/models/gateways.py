@@ -49,6 +49,19 @@ class ApiGateway(models.Model):
     api_endpoint = models.CharField(max_length=255, blank=True, default="")
     api_gateway_domain_name = models.CharField(max_length=255, blank=True, default="")
     api_mapping_id = models.CharField(max_length=128, blank=True, default="")
+    gateway_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="Sent by API Gateway with every event (WEBSOCKETS['gateway_secret_header']); "
+        "events without it are refused. Empty: only WEBSOCKETS['gateway_secrets'] are checked.",
+    )
+    previous_gateway_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        help_text="Still accepted while a new gateway_secret is being rolled out.",
+    )
     api_created = models.BooleanField(default=False, editable=False)
     custom_domain_created = models.BooleanField(default=False, editable=False)
     created_on = models.DateTimeField(auto_now_add=True)
@@ -109,6 +122,11 @@ class ApiGatewayAdditionalRoute(models.Model):
     name = models.CharField(max_length=63, help_text="Descriptive name for the route")
     route_key = models.CharField(max_length=64, db_index=True)
     integration_url = EndpointURLField()
+    route_response = models.BooleanField(
+        default=True,
+        help_text="Send the view's reply back to the client (API Gateway's route response); "
+        "off for one-way routes.",
+    )
     deployed = models.BooleanField(default=False, editable=False)
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
