@@ -37,7 +37,11 @@ def test_connect_forwards_query_string_browser_headers_and_gateway_headers(
                 session,
                 gateway,
                 "?ws_token=a%2Bb%3D&channel=general",
-                headers={"Cookie": "sessionid=abc; csrftoken=xyz", "Origin": "http://site.test"},
+                headers={
+                    "Cookie": "sessionid=abc; csrftoken=xyz",
+                    "Origin": "http://site.test",
+                    "User-Agent": "Mozilla/5.0 (pytest-browser)",
+                },
                 compress=15,  # Makes the client send Sec-WebSocket-Extensions.
             )
             connection_id = await only_connection_id(gateway)
@@ -55,11 +59,12 @@ def test_connect_forwards_query_string_browser_headers_and_gateway_headers(
     assert request.header("Sec-WebSocket-Version") == "13"
     assert request.header("Connectionid") == connection_id
     assert CONNECTION_ID.fullmatch(connection_id)
-    assert request.header("X-Amzn-Apigateway-Api-Id") == API_ID
-    assert request.header("User-Agent") == f"AmazonAPIGateway_{API_ID}"
+    assert request.header("X-Gateway-Api-Id") == API_ID
+    assert request.header("X-Source-Ip") == "127.0.0.1"
+    # The browser's own User-Agent, as API Gateway forwards it on $connect.
+    assert request.header("User-Agent") == "Mozilla/5.0 (pytest-browser)"
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", request.header("X-Amzn-Trace-Id") or "")
     assert request.header("X-Forwarded-For") == "127.0.0.1"
-    assert request.header("X-Real-Ip") == "127.0.0.1"
     assert request.header("X-Forwarded-Proto") == "http"
     assert request.header("X-Forwarded-Port") == str(gateway.port)
     assert request.header(SECRET_HEADER) == SECRET
@@ -154,7 +159,7 @@ def test_action_selects_additional_route_else_default(
         assert request.method == "POST"
         assert request.header("Content-Type") == "application/json"
         assert request.header("Connectionid") == connection_id
-        assert request.header("X-Amzn-Apigateway-Api-Id") == API_ID
+        assert request.header("X-Gateway-Api-Id") == API_ID
         assert request.header(SECRET_HEADER) == SECRET
         assert request.header("Cookie") is None  # API Gateway sends no cookies on messages.
     assert gateway.state.snapshot()["messages_forwarded"] == 5
@@ -255,8 +260,7 @@ def test_client_close_sends_one_disconnect(gateway: GatewayThread, target: FakeT
     assert request.method == "POST"
     assert request.body == b""
     assert request.header("Connectionid") == connection_id
-    assert request.header("X-Amzn-Apigateway-Api-Id") == API_ID
-    assert request.header("User-Agent") == f"AmazonAPIGateway_{API_ID}"
+    assert request.header("X-Gateway-Api-Id") == API_ID
     assert request.header(SECRET_HEADER) == SECRET
     time.sleep(0.1)
     assert len(target.requests("/ws/disconnect")) == 1
