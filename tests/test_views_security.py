@@ -12,18 +12,19 @@ from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
 
+from django_aws_api_gateway_websockets import testing
 from django_aws_api_gateway_websockets.models import (
     ApiGateway,
     ConnectionRateLimit,
     WebSocketSession,
     WebSocketToken,
 )
-from django_aws_api_gateway_websockets.testing import (
-    api_gateway_connect_headers,
-    api_gateway_headers,
-)
+from django_aws_api_gateway_websockets.testing import api_gateway_headers
 from django_aws_api_gateway_websockets.views import WebSocketView
 from django_aws_api_gateway_websockets.views import origin as origin_module
+
+# The testing guide's $connect headers (its helper, as a user's test would call it).
+guide_connect_headers = testing.api_gateway_connect_headers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -113,7 +114,7 @@ def test_disconnect_needs_only_the_mapped_headers(client, websocket_session):
 
 
 def test_the_testing_guide_headers_still_work(client, websocket_session):
-    assert connect(client, api_gateway_connect_headers(connection_id="c-2")).status_code == 200
+    assert connect(client, guide_connect_headers(connection_id="c-2")).status_code == 200
     assert message(client, api_gateway_headers()).status_code == 200
     assert client.post("/ws/disconnect", **api_gateway_headers()).status_code == 200
 
@@ -348,7 +349,7 @@ def test_nesting_up_to_the_limit_and_brackets_in_strings_are_fine(client, websoc
 
 
 def test_connect_and_disconnect_ignore_the_body(client, api_gateway):
-    headers = api_gateway_connect_headers(connection_id="connection-1")
+    headers = guide_connect_headers(connection_id="connection-1")
     # No data=: the test client sends an empty multipart form, not JSON.
     assert client.post("/ws/connect?channel=general", **headers).status_code == 200
     response = client.post("/ws/disconnect", data={"anything": "x"}, **api_gateway_headers())

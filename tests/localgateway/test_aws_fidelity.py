@@ -103,15 +103,31 @@ def json_string_of(size: int) -> bytes:
 # Frames: 32 KB each, messages 128 KB
 
 
-def test_a_frame_over_32_kb_closes_the_connection_with_1009(
-    gateway: GatewayThread, target: FakeTarget
+@pytest.mark.parametrize(
+    ("overrides", "at_limit", "over_limit"),
+    [
+        # A frame over 32 KB, though the message limit is 128 KB.
+        ({}, json_string_of(32 * KB).decode(), json_string_of(32 * KB + 1).decode()),
+        # A message over the limit: 513 characters but 1026 UTF-8 bytes.
+        ({"max_message_bytes": 1024}, json_string_of(1024).decode(), "é" * 513),
+    ],
+    ids=["frame-over-32-kb", "message-over-the-limit"],
+)
+def test_an_oversized_frame_closes_the_connection_with_1009(
+    make_gateway: Callable[..., GatewayThread],
+    target: FakeTarget,
+    overrides: dict[str, int],
+    at_limit: str,
+    over_limit: str,
 ) -> None:
+    gateway = make_gateway(**overrides)
+
     async def scenario() -> int | None:
         async with aiohttp.ClientSession() as session:
             ws = await connect(session, gateway)
-            await ws.send_str(json_string_of(32 * KB).decode())  # At the limit: forwarded.
+            await ws.send_str(at_limit)  # At the limit: forwarded.
             await asyncio.to_thread(target.wait_for, "/ws/default")
-            await ws.send_str(json_string_of(32 * KB + 1).decode())
+            await ws.send_str(over_limit)
             message = await ws.receive(timeout=3)
             assert message.type is WSMsgType.CLOSE
             return ws.close_code
@@ -119,7 +135,7 @@ def test_a_frame_over_32_kb_closes_the_connection_with_1009(
     assert run(scenario()) == 1009
     target.wait_for("/ws/disconnect")
     [forwarded] = target.requests("/ws/default")
-    assert len(forwarded.body) == 32 * KB
+    assert forwarded.body == at_limit.encode()
 
 
 def test_a_message_of_several_frames_may_reach_128_kb(
@@ -167,7 +183,8 @@ def test_replies_are_relayed_only_for_routes_with_a_route_response(
     )
     target.answer("/ws/connect", 200, b'{"connect": "never sent"}')
     target.answer("/routes/typing", 200, b'{"typing": "dropped"}')
-    target.answer("/routes/chat", 200, b'{"chat": "relayed"}')
+    # Relayed whatever the status, as the integration's answer is the route's reply.
+    target.answer("/routes/chat", 400, b'{"chat": "relayed"}')
     target.answer("/ws/default", 200, b'{"default": "relayed"}')
 
     async def scenario() -> list[str]:
