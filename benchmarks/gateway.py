@@ -32,7 +32,10 @@ def watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
 
 
 async def main(api_id: str, stage: str, host: str) -> None:
-    config = GatewayConfig(api_id=api_id, stage=stage, target_base_url="http://127.0.0.1:9/")
+    # The driver resets and reads the gateway through its /@local controls.
+    config = GatewayConfig(
+        api_id=api_id, stage=stage, target_base_url="http://127.0.0.1:9/", enable_controls=True
+    )
     app = create_management_app(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,9 @@ from .tasks import DELIVERY_OPTIONS
 ID = "django_aws_api_gateway_websockets"
 
 TRANSPORTS = ("direct", "boto3")
-HEADER_SETTINGS = ("gateway_secret_header", "source_ip_header", "api_id_header")
+HEADER_SETTINGS = ("gateway_secret_header", "api_id_header", "source_ip_header")
+# An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 DECLARED = AppSettings.declared()
 POSITIVE_NUMBERS = [
     key
@@ -59,7 +62,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         )
     for key in HEADER_SETTINGS:
         header = getattr(app_settings, key)
-        if not isinstance(header, str) or not header:
+        if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
             errors.append(Error(f"WEBSOCKETS[{key!r}] must be a header name.", id=f"{ID}.E005"))
     if not isinstance(app_settings.push_changes_to_aws, bool):
         errors.append(

@@ -55,9 +55,10 @@ class AppSettings:
     # A shared secret API Gateway adds to every integration request
     gateway_secret_header = Setting("X-Gateway-Secret")
     gateway_secrets: Setting[list[str]] = Setting([])
-    # Headers every integration maps from API Gateway's context (aws/integrations.py)
-    source_ip_header = Setting("X-Source-Ip")
+    # Headers every integration maps from API Gateway's context (context.apiId and
+    # context.identity.sourceIp; aws/integrations.py), so no client can set them
     api_id_header = Setting("X-Gateway-Api-Id")
+    source_ip_header = Setting("X-Source-Ip")
     # 4.x: saving a deployed gateway or route also changes it in AWS
     push_changes_to_aws = Setting(True)
     # Where the Management API is reached

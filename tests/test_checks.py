@@ -39,9 +39,13 @@ def test_gateway_secrets(settings, value):
     assert ids(check_settings()) == ["E004"]
 
 
-def test_secret_header(settings):
-    settings.WEBSOCKETS = {"gateway_secret_header": ""}
-    assert ids(check_settings()) == ["E005"]
+@pytest.mark.parametrize("key", ["gateway_secret_header", "api_id_header", "source_ip_header"])
+@pytest.mark.parametrize("value", ["", "X Source Ip", "X-Ip:", 5])
+def test_header_names(settings, key, value):
+    settings.WEBSOCKETS = {key: value}
+    (error,) = check_settings()
+    assert error.id.endswith("E005")
+    assert key in error.msg
 
 
 @pytest.mark.parametrize("value", ["https://{api}.example/{stage}", 5, "https://{0}"])

@@ -22,14 +22,15 @@ _MIN_CLIENT_MAX_SIZE = 1024 * 1024
 def create_management_app(
     config: GatewayConfig, state: GatewayState | None = None
 ) -> web.Application:
-    """The Management API and control API alone, without WebSockets or forwarding.
+    """The Management API (and the control API, if enabled) without WebSockets or forwarding.
 
     Enough for delivery benchmarks that post to virtual connections.
     """
     app = web.Application(client_max_size=max(_MIN_CLIENT_MAX_SIZE, config.max_message_bytes * 2))
     app[CONFIG_KEY] = config
     app[STATE_KEY] = state if state is not None else GatewayState(config)
-    add_control_routes(app)
+    if config.enable_controls:
+        add_control_routes(app)
     add_management_routes(app, config.stage)
     return app
 

@@ -1,18 +1,23 @@
 """The API Gateway Management API: ``/@connections/{id}`` for POST, GET and DELETE.
 
-Requests from boto3 are SigV4-signed; signatures are accepted unchecked because the
-gateway only listens on loopback and exists to exercise the calling code.
+AWS refuses a request without a SigV4 signature ("Use @connections commands in your backend
+service", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html:
+the calls are signed with IAM); so does this gateway unless its controls are enabled. The
+signature itself is not verified: the gateway knows no keys, and listens on loopback.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import WSCloseCode, web
+from aiohttp.typedefs import Handler
 
+from ..sigv4 import ALGORITHM
 from .connections import ConnectionGone, LiveConnection, VirtualConnection
 from .faults import Fault
 from .ids import iso8601
@@ -149,6 +154,20 @@ async def delete_connection(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=_request_id_headers())
 
 
+def signed(handler: Handler) -> Handler:
+    """``handler``, answering a call without a SigV4 ``Authorization`` header as AWS does."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        signed = request.headers.get("Authorization", "").startswith(f"{ALGORITHM} ")
+        if signed or request.app[CONFIG_KEY].enable_controls:
+            return await handler(request)
+        _log(request, connection_id_from(request), 403)
+        return aws_error(403, "ForbiddenException", "Missing Authentication Token")
+
+    return checked
+
+
 def add_management_routes(app: web.Application, stage: str) -> None:
     """Serve the Management API with and without the stage prefix.
 
@@ -157,6 +176,6 @@ def add_management_routes(app: web.Application, stage: str) -> None:
     """
     for prefix in ("", f"/{stage}"):
         path = f"{prefix}/@connections/{{connection_id}}"
-        app.router.add_post(path, post_to_connection)
-        app.router.add_get(path, get_connection, allow_head=False)
-        app.router.add_delete(path, delete_connection)
+        app.router.add_post(path, signed(post_to_connection))
+        app.router.add_get(path, signed(get_connection), allow_head=False)
+        app.router.add_delete(path, signed(delete_connection))

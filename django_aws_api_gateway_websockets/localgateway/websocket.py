@@ -11,6 +11,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from .config import GatewayConfig
 from .connections import ClientInfo, ConnectionGone, LiveConnection
 from .forwarding import Forwarder, ForwardError
+from .frames import FrameLimitedWebSocketResponse
 from .ids import new_connection_id
 from .keys import CONFIG_KEY, FORWARDER_KEY, STATE_KEY
 from .state import GatewayState
@@ -77,12 +78,13 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
 
     # The integration picks the subprotocol, as with API Gateway.
     protocol = answer.headers.get("Sec-WebSocket-Protocol")
-    ws = web.WebSocketResponse(
+    ws = FrameLimitedWebSocketResponse(
+        max_frame_bytes=config.max_frame_bytes,
         timeout=CLOSE_HANDSHAKE_SECONDS,
         protocols=(protocol,) if protocol else (),
         # API Gateway does not negotiate permessage-deflate.
         compress=False,
-        # Leave headroom over our own limit so we, not aiohttp, decide 1009 for frames
+        # Leave headroom over our own limit so we, not aiohttp, decide 1009 for messages
         # slightly too big; far bigger ones get 1009 from aiohttp before buffering them.
         max_msg_size=config.max_message_bytes * 2 + 65536,
     )
@@ -151,7 +153,7 @@ async def _forward_message(
     state: GatewayState,
     forwarder: Forwarder,
 ) -> None:
-    """Forward one frame and send any route response back to the client."""
+    """Forward one message; send the reply back only if the route has a route response."""
     connection_id = connection.connection_id
     route_key, url = select_route(config, text)
     try:
@@ -169,7 +171,7 @@ async def _forward_message(
         answer.status,
         len(frame),
     )
-    if answer.body:
+    if answer.body and config.relays_reply(route_key):
         try:
             await connection.send(answer.body)
         except ConnectionGone:

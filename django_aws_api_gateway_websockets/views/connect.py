@@ -1,8 +1,10 @@
 """What a ``$connect`` is checked for before its session is recorded, and the hooks to change it.
 
-In order: the gateway is known; the client IP is under the rate limit; the browser sent its
-handshake headers; the page's origin is allowed; the channel name is valid; the single-use
-token is valid (``USE_WS_TOKEN``); the user may join the channel; the view's own checks.
+The view has already found the gateway and checked its secret. Then, in order: the client
+IP is under the rate limit; the browser sent its handshake headers; (``CHECK_CONNECT_USERAGENT``)
+the User-Agent is API Gateway's; the page's origin is allowed; the channel name is valid; the
+single-use token is valid (``USE_WS_TOKEN``); the user may join the channel; the view's own
+checks. Every refusal after the rate limit counts as a failed attempt towards it.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_ipv46_address
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
 from ..conf import app_settings
 from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
+from .origin import client_ip, request_api_id
 from .responses import error, missing_headers
 
 
@@ -31,10 +33,13 @@ class ConnectMixin:
     RATE_LIMIT_WINDOW_MINUTES = 0
     MAX_CHANNEL_NAME_LENGTH = 128
     CHANNEL_NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"
+    # Off: API Gateway forwards the browser's own User-Agent on $connect, so the check would
+    # refuse every browser. Turn it on only for an API that sends its own.
+    CHECK_CONNECT_USERAGENT = False
+    expected_useragent_prefix = "AmazonAPIGateway_"
     required_connection_headers: ClassVar[list[str]] = [
         "Cookie",
         "Origin",
-        "Sec-Websocket-Extensions",
         "Sec-Websocket-Key",
         "Sec-Websocket-Version",
     ]
@@ -45,23 +50,45 @@ class ConnectMixin:
 
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
         """Check and record a new connection; a non-2xx answer makes API Gateway refuse it."""
-        self.api_gateway = ApiGateway.objects.filter(
-            api_id=request.headers["X-Amzn-Apigateway-Api-Id"]
-        ).first()
-        if self.api_gateway is None:
-            return error("Unknown API Gateway.")
-        ip_address = self.client_ip(request)
+        try:
+            ip_address = self.client_ip(request)
+        except ValueError as exc:
+            return error(str(exc))
         cookie_user = request.user if request.user.is_authenticated else None
         if self.RATE_LIMIT_ENABLED:
             allowed, _ = ConnectionRateLimit.check_rate_limit(
                 ip_address, cookie_user, self.rate_limit_max_attempts, self.rate_limit_window
             )
             if not allowed:
-                ConnectionRateLimit.record_attempt(ip_address, cookie_user, successful=False)
+                self.record_attempt(ip_address, cookie_user, successful=False)
                 return error("Too many connection attempts.", 429)
+        channel_or_refusal = self.vet_connection(request, *args, **kwargs)
+        if isinstance(channel_or_refusal, HttpResponse):
+            self.record_attempt(ip_address, cookie_user, successful=False)
+            return channel_or_refusal
+        user = request.user if request.user.is_authenticated else None
+        try:
+            with transaction.atomic():
+                self.websocket_session = WebSocketSession.objects.create(
+                    connection_id=self.connection_id,
+                    channel_name=channel_or_refusal,
+                    user=user,
+                    api_gateway=self.api_gateway,
+                )
+        except IntegrityError:
+            return error("Connection id already registered.")
+        self.record_attempt(ip_address, user, successful=True)
+        return None
+
+    def vet_connection(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str | HttpResponse:
+        """The channel the connection joins, or the refusal; sets ``request.user`` from a token."""
         missing = missing_headers(request, self.required_connection_headers)
         if missing:
             return error(f"Missing headers: {', '.join(missing)}.")
+        if self.CHECK_CONNECT_USERAGENT and request.headers.get("User-Agent") != (
+            f"{self.expected_useragent_prefix}{request_api_id(request)}"
+        ):
+            return error("Unexpected User-Agent.")
         if not self.is_origin_allowed(request, request.headers["Origin"]):
             return error("Origin not allowed.", 403)
         channel = self.get_channel_name(request)
@@ -79,23 +106,15 @@ class ConnectMixin:
             return error("Channel access denied.", 403)
         ok, message = self._additional_connection_checks(request, *args, **kwargs)
         if not ok:
-            if self.RATE_LIMIT_ENABLED:
-                ConnectionRateLimit.record_attempt(ip_address, cookie_user, successful=False)
             return error(message or "Connection refused.", 403)
-        user = request.user if request.user.is_authenticated else None
-        try:
-            with transaction.atomic():
-                self.websocket_session = WebSocketSession.objects.create(
-                    connection_id=self.connection_id,
-                    channel_name=channel,
-                    user=user,
-                    api_gateway=self.api_gateway,
-                )
-        except IntegrityError:
-            return error("Connection id already registered.")
+        return channel
+
+    def record_attempt(
+        self, ip_address: str, user: AbstractBaseUser | None, *, successful: bool
+    ) -> None:
+        """Count a connection attempt towards the rate limit (when it is enabled)."""
         if self.RATE_LIMIT_ENABLED:
-            ConnectionRateLimit.record_attempt(ip_address, user, successful=True)
-        return None
+            ConnectionRateLimit.record_attempt(ip_address, user, successful=successful)
 
     @property
     def rate_limit_max_attempts(self) -> int:
@@ -106,17 +125,12 @@ class ConnectMixin:
         return self.RATE_LIMIT_WINDOW_MINUTES or app_settings.rate_limit_window_minutes
 
     def client_ip(self, request: HttpRequest) -> str:
-        """The address API Gateway saw: the last hop it appended to ``X-Forwarded-For``."""
-        candidate = request.headers["X-Forwarded-For"].split(",")[-1].strip()
-        try:
-            validate_ipv46_address(candidate)
-        except ValidationError:
-            return "0.0.0.0"
-        return candidate
+        """Hook: the address connection attempts are counted under; ValueError if unusable."""
+        return client_ip(request)
 
     def is_origin_allowed(self, request: HttpRequest, origin: str) -> bool:
         """The page's origin must be this site (the Host) or in ``CSRF_TRUSTED_ORIGINS``."""
-        return urlsplit(origin).netloc == request.headers["Host"] or origin in getattr(
+        return urlsplit(origin).netloc == request.get_host() or origin in getattr(
             settings, "CSRF_TRUSTED_ORIGINS", []
         )
 

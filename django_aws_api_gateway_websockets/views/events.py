@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import re
 from typing import Any, ClassVar
@@ -16,10 +14,12 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from ..conf import MAX_MESSAGE_BYTES, app_settings
+from ..conf import MAX_MESSAGE_BYTES
 from ..models import ApiGateway, WebSocketSession
+from .body import BodyError, parse_json_object
 from .connect import ConnectMixin
-from .responses import PostOnlyMixin, error, header_to_meta, missing_headers
+from .origin import api_id_header_names, has_valid_secret, request_api_id
+from .responses import PostOnlyMixin, error, missing_headers
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     HANDLER_PERMISSIONS: ClassVar[dict[str, list[str]]] = {}
     SEND_EXCEPTION_MAIL = True
     MAX_BODY_SIZE = MAX_MESSAGE_BYTES
+    # Arrays and objects inside one another a message body may open; deeper is refused.
+    MAX_BODY_DEPTH = 64
     CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_=+/-]{1,128}$"
 
     route_selection_key = "action"
@@ -47,20 +49,10 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     aws_api_gateway_id: str | None = None
     permissions_required: ClassVar[list[str]] = []
     all_permissions_required: ClassVar[list[str]] = []
-    required_headers: ClassVar[list[str]] = [
-        "Host",
-        "X-Forwarded-For",
-        "X-Forwarded-Proto",
-        "Connectionid",
-        "User-Agent",
-        "X-Amzn-Apigateway-Api-Id",
-    ]
-    additional_required_headers: ClassVar[list[str]] = [
-        "X-Amzn-Trace-Id",
-        "X-Forwarded-Port",
-        "X-Real-Ip",
-    ]
-    expected_useragent_prefix = "AmazonAPIGateway_"
+    # Only what correctness needs; the API id (WEBSOCKETS["api_id_header"], else
+    # X-Amzn-Apigateway-Api-Id) and the gateway secret are checked on their own.
+    required_headers: ClassVar[list[str]] = ["Connectionid"]
+    additional_required_headers: ClassVar[list[str]] = []
 
     # Methods of the view machinery that a client must never be able to call by name.
     NEVER_HANDLERS: ClassVar[frozenset[str]] = frozenset(
@@ -97,81 +89,94 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method is None or request.method.lower() not in self.http_method_names:
             return self.http_method_not_allowed(request, *args, **kwargs)
+        route = kwargs.get("route", "default")
         refusal = self.check_request(request)
         if refusal is not None:
             return refusal
-        if not hasattr(request, "user"):
-            request.user = AnonymousUser()
-        route = kwargs.get("route", "default")
         if route == "connect":
-            handler = self.connect
-        else:
-            refusal = self.load_session(request)
-            if refusal is not None:
-                return refusal
-            if route == "disconnect":
-                handler = self.disconnect
-            else:
-                handler_or_refusal = self.select_handler(request)
-                if isinstance(handler_or_refusal, HttpResponse):
-                    return handler_or_refusal
-                handler = handler_or_refusal
-        return self.call_handler(handler, request, *args, **kwargs)
+            if not hasattr(request, "user"):
+                request.user = AnonymousUser()
+            refusal = self.load_gateway(request)
+            return refusal or self.call_handler(self.connect, request, *args, **kwargs)
+        refusal = self.load_session(request)
+        if refusal is not None:
+            return refusal
+        if route == "disconnect":
+            # API Gateway sends no body with $disconnect: there is nothing to parse.
+            return self.call_handler(self.disconnect, request, *args, **kwargs)
+        if not self.websocket_session.connected:
+            return error("Connection is closed.", 410)
+        refusal = self.parse_body(request)
+        if refusal is not None:
+            return refusal
+        handler_or_refusal = self.select_handler(request)
+        if isinstance(handler_or_refusal, HttpResponse):
+            return handler_or_refusal
+        return self.call_handler(handler_or_refusal, request, *args, **kwargs)
 
     def check_request(self, request: HttpRequest) -> HttpResponse | None:
-        """Refuse what did not come from our API Gateway, before touching the database."""
+        """Refuse what cannot be an event from an API Gateway, before touching the database."""
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > self.MAX_BODY_SIZE:
             return error(f"Body larger than {self.MAX_BODY_SIZE} bytes.", 413)
         missing = missing_headers(
             request, [*self.required_headers, *self.additional_required_headers]
         )
+        api_id = request_api_id(request)
+        if not api_id:
+            missing.append(api_id_header_names()[0])
         if missing:
             return error(f"Missing headers: {', '.join(missing)}.")
-        if not self.has_valid_gateway_secret(request):
-            return error("Invalid gateway secret.", 403)
-        api_id = request.headers["X-Amzn-Apigateway-Api-Id"]
         if self.aws_api_gateway_id and api_id != self.aws_api_gateway_id:
             return error("Unknown API Gateway.")
-        if request.headers["User-Agent"] != f"{self.expected_useragent_prefix}{api_id}":
-            return error("Unexpected User-Agent.")
         self.connection_id = request.headers["Connectionid"]
         if not re.match(self.CONNECTION_ID_PATTERN, self.connection_id):
             return error("Malformed connection id.")
-        try:
-            body = json.loads(request.body) if request.body else {}
-        except (ValueError, UnicodeDecodeError):
-            return error("Body is not valid JSON.")
-        if not isinstance(body, dict):
-            return error("Body must be a JSON object.")
-        self.body = body
         return None
 
-    def has_valid_gateway_secret(self, request: HttpRequest) -> bool:
-        secrets = app_settings.gateway_secrets
-        if not secrets:
-            return True
-        given = request.META.get(header_to_meta(app_settings.gateway_secret_header), "")
-        # Compare against every secret so the time taken does not tell which one matched.
-        matches = [hmac.compare_digest(given.encode(), s.encode()) for s in secrets]
-        return any(matches)
+    def parse_body(self, request: HttpRequest) -> HttpResponse | None:
+        """Set ``self.body`` from a message event's JSON object."""
+        try:
+            self.body = parse_json_object(request.body, self.MAX_BODY_DEPTH)
+        except BodyError as exc:
+            return error(str(exc))
+        return None
+
+    def load_gateway(self, request: HttpRequest) -> HttpResponse | None:
+        """``$connect``: the gateway named by the request, holding an accepted secret."""
+        self.api_gateway = ApiGateway.objects.filter(api_id=request_api_id(request)).first()
+        if not has_valid_secret(request, self.api_gateway):
+            return error("Invalid gateway secret.", 403)
+        if self.api_gateway is None:
+            return error("Unknown API Gateway.")
+        return None
 
     def load_session(self, request: HttpRequest) -> HttpResponse | None:
-        """Load the connection's session with its gateway and user in one query."""
-        api_id = request.headers["X-Amzn-Apigateway-Api-Id"]
+        """Load the connection's session with its gateway and user in one query.
+
+        The secret is checked against the session's gateway; an unknown connection id is
+        checked against the gateway the request names, so that without the secret nobody
+        can tell which connection ids exist.
+        """
+        api_id = request_api_id(request)
         session = (
             WebSocketSession.objects.select_related("api_gateway", "user")
             .filter(connection_id=self.connection_id)
             .first()
         )
         if session is None:
+            named = ApiGateway.objects.filter(api_id=api_id).first()
+            if not has_valid_secret(request, named):
+                return error("Invalid gateway secret.", 403)
             return error("Unknown connection id.")
+        if not has_valid_secret(request, session.api_gateway):
+            return error("Invalid gateway secret.", 403)
         if session.api_gateway is None or session.api_gateway.api_id != api_id:
             return error("Unknown API Gateway.")
         self.websocket_session = session
         self.api_gateway = session.api_gateway
-        if session.user is not None:
-            request.user = session.user
+        # Never the caller's cookie user: events after $connect act as the connection's user.
+        request.user = session.user or AnonymousUser()
         return None
 
     def select_handler(self, request: HttpRequest) -> Handler | HttpResponse:

@@ -71,6 +71,18 @@ class DemoStack:
     def management_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}/local"
 
+    def management_client(self) -> Any:
+        """A boto3 Management API client signing as the demo's processes do."""
+        import boto3
+
+        return boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=self.management_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with contextlib.closing(sqlite3.connect(self.database, timeout=10)) as db:
             return db.execute(sql, params).fetchall()

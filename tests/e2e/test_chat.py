@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 import uuid
 from typing import Any
 
@@ -167,11 +166,8 @@ def test_client_reconnects_after_the_gateway_drops_it(
     tokens_before = demo_stack.used_tokens("alice")
 
     # What AWS does when an app calls DeleteConnection (or a connection hits its limits).
-    request = urllib.request.Request(
-        f"{demo_stack.management_url}/@connections/{old_connection}", method="DELETE"
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 204
+    response = demo_stack.management_client().delete_connection(ConnectionId=old_connection)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
 
     wait_until(lambda: not demo_stack.is_connected(old_connection), what="$disconnect")
     new_connections = wait_until(

@@ -1,15 +1,19 @@
 """The testing guide's permission examples, unchanged.
 
 The view they post to gives the ``restricted`` handler the ``can_use_chat`` permission; the
-connection they post as exists (the autouse fixture), as it would after ``$connect``.
+connection they post as exists (the autouse fixture) and belongs to the user the example logs
+in, as it would after that browser's ``$connect``: message events act as the connection's
+user, never as a cookie's.
 """
 
 import json
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.auth.signals import user_logged_in
 from django.test import Client
 
+from django_aws_api_gateway_websockets.models import WebSocketSession
 from django_aws_api_gateway_websockets.testing import api_gateway_headers
 
 pytestmark = pytest.mark.urls("tests.guide.urls_restricted")
@@ -17,7 +21,12 @@ pytestmark = pytest.mark.urls("tests.guide.urls_restricted")
 
 @pytest.fixture(autouse=True)
 def connection(websocket_session):
-    return websocket_session
+    def opened_by(sender, request, user, **kwargs):
+        WebSocketSession.objects.filter(pk=websocket_session.pk).update(user=user)
+
+    user_logged_in.connect(opened_by, dispatch_uid="guide-connection")
+    yield websocket_session
+    user_logged_in.disconnect(dispatch_uid="guide-connection")
 
 
 @pytest.mark.django_db

@@ -60,7 +60,9 @@ def gateway(make_gateway: Callable[..., GatewayThread]) -> GatewayThread:
 
 @pytest.fixture
 def management_gateway() -> Iterator[GatewayThread]:
-    """The Management API alone, for virtual-connection tests."""
-    config = GatewayConfig(api_id=API_ID, stage=STAGE, target_base_url="http://127.0.0.1:9/")
+    """The Management API alone, with the test controls, for virtual-connection tests."""
+    config = GatewayConfig(
+        api_id=API_ID, stage=STAGE, target_base_url="http://127.0.0.1:9/", enable_controls=True
+    )
     with GatewayThread(create_management_app(config)) as gateway:
         yield gateway

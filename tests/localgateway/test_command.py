@@ -51,6 +51,7 @@ def options(**given: Any) -> dict[str, Any]:
         "gone_rate": None,
         "idle_timeout": None,
         "max_lifetime": None,
+        "enable_controls": None,
         "verbosity": 1,
     }
     values.update(given)
@@ -67,6 +68,16 @@ def test_record_values_are_used_when_no_option_overrides_them() -> None:
     assert (config.idle_timeout, config.max_lifetime) == (600.0, 7200.0)
     assert (config.latency_ms, config.throttle_rate, config.gone_rate) == (0.0, 0.0, 0.0)
     assert config.secret is None
+    assert config.enable_controls is False
+    assert (config.api_id_header, config.source_ip_header) == ("X-Gateway-Api-Id", "X-Source-Ip")
+
+
+def test_header_names_and_controls_are_passed_on() -> None:
+    headers = {"api_id_header": "X-Api", "source_ip_header": "X-Client"}
+    config = build_config(options(enable_controls=True), RECORD, headers=headers)
+    assert (config.api_id_header, config.source_ip_header) == ("X-Api", "X-Client")
+    assert config.enable_controls is True
+    assert "Test controls:       ON" in "\n".join(banner(config, 8001))
 
 
 def test_options_override_the_record() -> None:
@@ -127,13 +138,16 @@ def test_first_gateway_secret_is_sent() -> None:
 
 def test_record_values_reads_the_model_fields() -> None:
     routes = [
-        SimpleNamespace(route_key="chat", integration_url="http://h/chat/"),
-        SimpleNamespace(route_key="typing", integration_url="http://h/typing/"),
+        SimpleNamespace(route_key="chat", integration_url="http://h/chat/", route_response=True),
+        SimpleNamespace(
+            route_key="typing", integration_url="http://h/typing/", route_response=False
+        ),
     ]
     gateway = SimpleNamespace(
         api_id="xyz",
         stage_name="prod",
         target_base_endpoint="http://h/ws/",
+        gateway_secret="s3",
         additional_routes=SimpleNamespace(all=lambda: routes),
     )
     assert record_values(gateway) == {
@@ -141,6 +155,8 @@ def test_record_values_reads_the_model_fields() -> None:
         "stage": "prod",
         "target_base_url": "http://h/ws/",
         "routes": {"chat": "http://h/chat/", "typing": "http://h/typing/"},
+        "routes_without_response": {"typing"},
+        "secret": "s3",
     }
 
 
@@ -149,12 +165,14 @@ def test_banner_gives_the_websocket_url_and_management_endpoint_template() -> No
     text = "\n".join(banner(config, 8123))
     assert "ws://127.0.0.1:8123/dev" in text
     assert 'WEBSOCKETS["management_endpoint"] = "http://127.0.0.1:8123/{stage}"' in text
+    assert "Test controls:       off (--enable-controls for tests and benchmarks)" in text
 
 
 def test_command_defaults_bind_loopback() -> None:
     parser = Command().create_parser("manage.py", "runlocalgateway")
     parsed = vars(parser.parse_args([]))
-    assert (parsed["host"], parsed["port"]) == ("127.0.0.1", 8001)
+    assert (parsed["host"], parsed["port"], parsed["enable_controls"]) == ("127.0.0.1", 8001, None)
+    assert vars(parser.parse_args(["--enable-controls"]))["enable_controls"] is True
     parsed = vars(parser.parse_args(["--api-id", "a", "--latency-ms", "5", "--gone-rate", "0.5"]))
     assert (parsed["api_id"], parsed["latency_ms"], parsed["gone_rate"]) == ("a", 5.0, 0.5)
     with pytest.raises(CommandError):

@@ -3,7 +3,10 @@
 import pytest
 from django.core.management import CommandError
 
-from django_aws_api_gateway_websockets.management.commands.runlocalgateway import Command
+from django_aws_api_gateway_websockets.management.commands.runlocalgateway import (
+    Command,
+    build_config,
+)
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +27,13 @@ def gateway_with_route(api_gateway):
         route_key="chat",
         integration_url="https://testserver/ws/chat",
     )
+    ApiGatewayAdditionalRoute.objects.create(
+        api_gateway=api_gateway,
+        name="Typing",
+        route_key="typing",
+        integration_url="https://testserver/ws/typing",
+        route_response=False,
+    )
     return api_gateway
 
 
@@ -33,9 +43,25 @@ def test_single_record_is_used(gateway_with_route):
         "api_id": "abc123",
         "stage": "test",
         "target_base_url": "https://testserver/ws/",
-        "routes": {"chat": "https://testserver/ws/chat"},
+        "routes": {
+            "chat": "https://testserver/ws/chat",
+            "typing": "https://testserver/ws/typing",
+        },
+        "routes_without_response": {"typing"},
+        "secret": "",
     }
     assert hint == ""
+
+
+def test_the_records_secret_is_sent(gateway_with_route):
+    gateway_with_route.gateway_secret = "own-secret"
+    gateway_with_route.save()
+    record, _ = find()
+    config = build_config(
+        {"host": "127.0.0.1", "port": 0}, record, secret_header="X-S", secrets=["settings"]
+    )
+    assert (config.secret_header, config.secret) == ("X-S", "own-secret")
+    assert config.relays_reply("chat") and not config.relays_reply("typing")
 
 
 def test_by_pk_and_by_api_id(gateway_with_route):

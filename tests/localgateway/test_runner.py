@@ -21,7 +21,9 @@ from .helpers import API_ID, STAGE
 
 
 def _config() -> GatewayConfig:
-    return GatewayConfig(api_id=API_ID, stage=STAGE, target_base_url="http://127.0.0.1:9/ws/")
+    return GatewayConfig(
+        api_id=API_ID, stage=STAGE, target_base_url="http://127.0.0.1:9/ws/", enable_controls=True
+    )
 
 
 def test_running_gateway_binds_a_free_port_and_releases_it() -> None:

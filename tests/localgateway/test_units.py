@@ -16,6 +16,7 @@ from django_aws_api_gateway_websockets.localgateway import (
     new_trace_id,
     select_route,
 )
+from django_aws_api_gateway_websockets.localgateway.frames import FrameScanner
 from django_aws_api_gateway_websockets.localgateway.ids import iso8601
 
 from .helpers import CONNECTION_ID
@@ -41,6 +42,8 @@ def test_config_normalises_target_and_derives_event_urls() -> None:
     routes["other"] = "x"
     assert cfg.routes == {"chat": "http://127.0.0.1:8000/chat/"}  # Copied, not shared.
     assert (cfg.host, cfg.port, cfg.max_message_bytes) == ("127.0.0.1", 8001, 131072)
+    # AWS's limits, and the test controls off.
+    assert (cfg.max_frame_bytes, cfg.enable_controls) == (32768, False)
     assert config(target_base_url="http://h/ws/").target_base_url == "http://h/ws/"
 
 
@@ -57,6 +60,7 @@ def test_config_normalises_target_and_derives_event_urls() -> None:
         {"gone_rate": -0.5},
         {"latency_ms": -1},
         {"max_message_bytes": 0},
+        {"max_frame_bytes": 0},
     ],
 )
 def test_config_rejects_invalid_values(overrides: dict[str, object]) -> None:
@@ -133,3 +137,32 @@ def test_state_starts_with_config_faults_and_reseeds() -> None:
     assert [state.decide_fault("x") for _ in range(20)] == first
     with pytest.raises(ValueError):
         state.set_faults(throttle_rate=2)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 4096])
+def test_frame_scanner_follows_frames_split_anywhere(chunk: int) -> None:
+    from .test_aws_fidelity import client_frame
+
+    ok = b"".join(
+        [
+            client_frame(b"a" * 125),
+            client_frame(b"b" * 126, fin=False),  # 16-bit length
+            client_frame(b"c" * 32768, 0x0),
+            client_frame(b"ping", 0x9),
+        ]
+    )
+    scanner = FrameScanner(32768)
+    assert not any(scanner.oversized_frame_in(ok[i : i + chunk]) for i in range(0, len(ok), chunk))
+    too_big = client_frame(b"d" * 70000)  # 64-bit length
+    found = [scanner.oversized_frame_in(too_big[i : i + chunk]) for i in range(0, 14, chunk)]
+    assert any(found)
+
+
+def test_config_knows_which_routes_relay_replies() -> None:
+    cfg = config(
+        routes={"chat": "http://h/c", "typing": "http://h/t"}, routes_without_response={"typing"}
+    )
+    assert [cfg.relays_reply(key) for key in ("$default", "chat", "typing")] == [True, True, False]
+    assert not cfg.relays_reply("$connect") and not cfg.relays_reply("$disconnect")
+    with pytest.raises(ValueError, match="unknown routes: nope"):
+        config(routes_without_response={"nope"})

@@ -37,7 +37,11 @@ def test_connect_forwards_query_string_browser_headers_and_gateway_headers(
                 session,
                 gateway,
                 "?ws_token=a%2Bb%3D&channel=general",
-                headers={"Cookie": "sessionid=abc; csrftoken=xyz", "Origin": "http://site.test"},
+                headers={
+                    "Cookie": "sessionid=abc; csrftoken=xyz",
+                    "Origin": "http://site.test",
+                    "User-Agent": "Mozilla/5.0 (pytest-browser)",
+                },
                 compress=15,  # Makes the client send Sec-WebSocket-Extensions.
             )
             connection_id = await only_connection_id(gateway)
@@ -55,11 +59,12 @@ def test_connect_forwards_query_string_browser_headers_and_gateway_headers(
     assert request.header("Sec-WebSocket-Version") == "13"
     assert request.header("Connectionid") == connection_id
     assert CONNECTION_ID.fullmatch(connection_id)
-    assert request.header("X-Amzn-Apigateway-Api-Id") == API_ID
-    assert request.header("User-Agent") == f"AmazonAPIGateway_{API_ID}"
+    assert request.header("X-Gateway-Api-Id") == API_ID
+    assert request.header("X-Source-Ip") == "127.0.0.1"
+    # The browser's own User-Agent, as API Gateway forwards it on $connect.
+    assert request.header("User-Agent") == "Mozilla/5.0 (pytest-browser)"
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", request.header("X-Amzn-Trace-Id") or "")
     assert request.header("X-Forwarded-For") == "127.0.0.1"
-    assert request.header("X-Real-Ip") == "127.0.0.1"
     assert request.header("X-Forwarded-Proto") == "http"
     assert request.header("X-Forwarded-Port") == str(gateway.port)
     assert request.header(SECRET_HEADER) == SECRET
@@ -154,7 +159,7 @@ def test_action_selects_additional_route_else_default(
         assert request.method == "POST"
         assert request.header("Content-Type") == "application/json"
         assert request.header("Connectionid") == connection_id
-        assert request.header("X-Amzn-Apigateway-Api-Id") == API_ID
+        assert request.header("X-Gateway-Api-Id") == API_ID
         assert request.header(SECRET_HEADER) == SECRET
         assert request.header("Cookie") is None  # API Gateway sends no cookies on messages.
     assert gateway.state.snapshot()["messages_forwarded"] == 5
@@ -176,25 +181,6 @@ def test_custom_route_selection_key(
     run(scenario())
     assert [r.body for r in target.requests("/ws/default")] == [b'{"action": "chat"}']
     assert [r.body for r in target.requests("/routes/chat")] == [b'{"type": "chat"}']
-
-
-def test_route_response_body_is_sent_back_whatever_the_status(
-    gateway: GatewayThread, target: FakeTarget
-) -> None:
-    target.answer("/routes/chat", 200, b'{"reply": "pong"}')
-    target.answer("/ws/default", 400, b'{"error": "bad"}')
-
-    async def scenario() -> list[str]:
-        async with aiohttp.ClientSession() as session:
-            ws = await connect(session, gateway)
-            await ws.send_str(json.dumps({"action": "chat"}))
-            first = await ws.receive_str(timeout=2)
-            await ws.send_str("{}")
-            second = await ws.receive_str(timeout=2)
-            await ws.close()
-            return [first, second]
-
-    assert run(scenario()) == ['{"reply": "pong"}', '{"error": "bad"}']
 
 
 def test_empty_route_response_sends_nothing(gateway: GatewayThread, target: FakeTarget) -> None:
@@ -255,8 +241,7 @@ def test_client_close_sends_one_disconnect(gateway: GatewayThread, target: FakeT
     assert request.method == "POST"
     assert request.body == b""
     assert request.header("Connectionid") == connection_id
-    assert request.header("X-Amzn-Apigateway-Api-Id") == API_ID
-    assert request.header("User-Agent") == f"AmazonAPIGateway_{API_ID}"
+    assert request.header("X-Gateway-Api-Id") == API_ID
     assert request.header(SECRET_HEADER) == SECRET
     time.sleep(0.1)
     assert len(target.requests("/ws/disconnect")) == 1
@@ -311,27 +296,6 @@ def test_max_lifetime_closes_even_an_active_socket(
     assert code == 1001
     assert 0.4 <= elapsed < 2
     target.wait_for("/ws/disconnect")
-
-
-def test_oversized_frame_closes_with_1009_and_is_not_forwarded(
-    make_gateway: Callable[..., GatewayThread], target: FakeTarget
-) -> None:
-    gateway = make_gateway(max_message_bytes=1024)
-
-    async def scenario() -> int | None:
-        async with aiohttp.ClientSession() as session:
-            ws = await connect(session, gateway)
-            await ws.send_str('"' + "x" * 1022 + '"')  # Exactly at the limit: forwarded.
-            await asyncio.to_thread(target.wait_for, "/ws/default")
-            await ws.send_str("é" * 513)  # 513 characters but 1026 UTF-8 bytes.
-            message = await ws.receive(timeout=3)
-            assert message.type is WSMsgType.CLOSE
-            return ws.close_code
-
-    assert run(scenario()) == 1009
-    target.wait_for("/ws/disconnect")
-    [forwarded] = target.requests("/ws/default")
-    assert len(forwarded.body) == 1024
 
 
 def test_binary_frame_closes_with_1003(gateway: GatewayThread, target: FakeTarget) -> None:

@@ -24,18 +24,20 @@ _PLAIN_OVERRIDES = (
     "gone_rate",
     "idle_timeout",
     "max_lifetime",
+    "enable_controls",
 )
 
 
 def record_values(gateway: Any) -> dict[str, Any]:
     """The parts of an ``ApiGateway`` record the local gateway needs, as plain values."""
+    routes = list(gateway.additional_routes.all())
     return {
         "api_id": gateway.api_id,
         "stage": gateway.stage_name,
         "target_base_url": gateway.target_base_endpoint,
-        "routes": {
-            route.route_key: route.integration_url for route in gateway.additional_routes.all()
-        },
+        "routes": {route.route_key: route.integration_url for route in routes},
+        "routes_without_response": {r.route_key for r in routes if not r.route_response},
+        "secret": gateway.gateway_secret,
     }
 
 
@@ -45,10 +47,13 @@ def build_config(
     *,
     secret_header: str | None = None,
     secrets: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> GatewayConfig:
     """Combine command options with a record's values (options win) into a GatewayConfig.
 
-    ``record`` is the output of :func:`record_values` or None. Raises CommandError
+    ``record`` is the output of :func:`record_values` or None; ``headers`` the names of the
+    mapped API id and source IP headers (``api_id_header``, ``source_ip_header``). The
+    gateway sends the record's own secret, else the first of ``secrets``. Raises CommandError
     naming every missing option when neither source supplies api id, stage or target.
     """
     record = record or {}
@@ -67,17 +72,19 @@ def build_config(
         raise CommandError(f"{source} provide {', '.join(missing)}.")
 
     overrides = {name: options[name] for name in _PLAIN_OVERRIDES if options.get(name) is not None}
-    # API Gateway sends one secret; the list holds several only to allow rotation on
-    # the Django side, and the first one is the current.
-    secret = secrets[0] if secrets else None
+    # API Gateway sends one secret; the settings' list holds several only to allow
+    # rotation on the Django side, and the first one is the current.
+    secret = record.get("secret") or (secrets[0] if secrets else None)
     try:
         return GatewayConfig(
             api_id=api_id,
             stage=stage,
             target_base_url=target,
             routes=dict(record.get("routes") or {}),
+            routes_without_response=frozenset(record.get("routes_without_response") or ()),
             secret_header=secret_header if secret else None,
             secret=secret,
+            **dict(headers or {}),
             **overrides,
         )
     except ValueError as exc:
@@ -92,10 +99,20 @@ def banner(config: GatewayConfig, port: int) -> list[str]:
         f"  WebSocket URL:       ws://{base}/{config.stage}",
         f"  Forwarding to:       {config.target_base_url}",
     ]
-    lines += [f"  Route {key!r}: {url}" for key, url in config.routes.items()]
+    lines += [
+        f"  Route {key!r}: {url}"
+        + ("" if config.relays_reply(key) else " (no route response: replies dropped)")
+        for key, url in config.routes.items()
+    ]
     lines += [
         # The literal {stage} is the placeholder the app's setting formats itself.
         f'  Management endpoint: WEBSOCKETS["management_endpoint"] = "http://{base}/{{stage}}"',
+        "  Test controls:       "
+        + (
+            f"ON: /@local/* at http://{base}/@local/, unsigned Management API calls accepted"
+            if config.enable_controls
+            else "off (--enable-controls for tests and benchmarks)"
+        ),
         "Quit with CONTROL-C.",
     ]
     return lines
@@ -132,6 +149,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-lifetime", type=float, help="Close sockets open this many seconds."
         )
+        parser.add_argument(
+            "--enable-controls",
+            action="store_true",
+            default=None,
+            help="For tests and benchmarks only: serve the /@local/* control API (faults, "
+            "statistics, last messages) and accept unsigned Management API calls.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django_aws_api_gateway_websockets.conf import app_settings
@@ -143,6 +167,10 @@ class Command(BaseCommand):
                 record,
                 secret_header=app_settings.gateway_secret_header,
                 secrets=list(app_settings.gateway_secrets or ()),
+                headers={
+                    "api_id_header": app_settings.api_id_header,
+                    "source_ip_header": app_settings.source_ip_header,
+                },
             )
         except CommandError as exc:
             raise CommandError(f"{exc} {hint}".strip()) from exc

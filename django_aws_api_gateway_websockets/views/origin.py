@@ -1,0 +1,90 @@
+"""Where an event came from: its API, its secret, and the client address API Gateway saw.
+
+API Gateway documents no header of its own for HTTP_PROXY integrations. The integrations
+this package provisions map what the views need from the request context ("Set up data
+mapping for WebSocket APIs in API Gateway",
+https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-data-mapping.html):
+``context.connectionId`` to ``Connectionid``, ``context.apiId`` to
+``WEBSOCKETS["api_id_header"]``, ``context.identity.sourceIp`` to
+``WEBSOCKETS["source_ip_header"]``, and a static secret to
+``WEBSOCKETS["gateway_secret_header"]``. A mapped header replaces any header of that name a
+client sent, so none of them can be forged through the gateway.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
+from django.http import HttpRequest
+
+from ..conf import app_settings
+from .responses import header_to_meta
+
+if TYPE_CHECKING:
+    from ..models import ApiGateway
+
+# Sent by API Gateway itself to gateways provisioned before the API id was mapped, and by
+# the testing guide's header helpers.
+LEGACY_API_ID_HEADER = "X-Amzn-Apigateway-Api-Id"
+# API Gateway appends the address it saw to X-Forwarded-For (the example request in
+# "Control access to WebSocket APIs with AWS Lambda REQUEST authorizers",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html);
+# entries before the last one are whatever the client sent.
+FORWARDED_FOR_HEADER = "X-Forwarded-For"
+
+
+def header(request: HttpRequest, name: str) -> str:
+    """The value of header ``name``, or ``""``."""
+    return request.META.get(header_to_meta(name), "")
+
+
+def api_id_header_names() -> list[str]:
+    """The headers that may carry the API id, in order of preference."""
+    return [app_settings.api_id_header, LEGACY_API_ID_HEADER]
+
+
+def request_api_id(request: HttpRequest) -> str:
+    """The id of the API that forwarded the event, or ``""``."""
+    return next(filter(None, (header(request, name) for name in api_id_header_names())), "")
+
+
+def accepted_secrets(gateway: ApiGateway | None) -> list[str]:
+    """The gateway's secret and previous secret, and ``WEBSOCKETS["gateway_secrets"]``."""
+    own = [gateway.gateway_secret, gateway.previous_gateway_secret] if gateway else []
+    return [secret for secret in (*own, *app_settings.gateway_secrets) if secret]
+
+
+def has_valid_secret(request: HttpRequest, gateway: ApiGateway | None) -> bool:
+    """True if the request carries an accepted secret, or if there is none to carry."""
+    secrets = accepted_secrets(gateway)
+    if not secrets:
+        return True
+    given = header(request, app_settings.gateway_secret_header).encode()
+    # Compare against every secret so the time taken does not tell which one matched.
+    matches = [hmac.compare_digest(given, secret.encode()) for secret in secrets]
+    return any(matches)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address API Gateway saw the client at; ValueError naming what is wrong.
+
+    ``WEBSOCKETS["source_ip_header"]`` (mapped from ``context.identity.sourceIp``, "the
+    source IP address of the immediate TCP connection", per "WebSocket API mapping template
+    reference", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html);
+    for gateways provisioned before that mapping, the last ``X-Forwarded-For`` entry.
+    """
+    name = app_settings.source_ip_header
+    value = header(request, name).strip()
+    if not value:
+        name = FORWARDED_FOR_HEADER
+        value = header(request, name).split(",")[-1].strip()
+    if not value:
+        raise ValueError(f"Missing headers: {app_settings.source_ip_header}.")
+    try:
+        validate_ipv46_address(value)
+    except ValidationError:
+        raise ValueError(f"No IP address in {name}.") from None
+    return value
