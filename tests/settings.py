@@ -9,7 +9,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from project.settings import *  # noqa: F403
+# The project refuses its public development key outside DEBUG; these settings bring their own.
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-secret-key-not-for-production")
+
+from project.settings import *  # noqa: E402, F403
 
 SECRET_KEY = "tests-secret-key-not-for-production-0123456789abcdef"
 DEBUG = False
