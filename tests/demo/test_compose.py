@@ -103,6 +103,7 @@ def test_commands(services):
     assert command_of(services["worker"]).startswith("celery -A worker worker")
     assert command_of(services["beat"]).startswith("celery -A worker beat")
 
+
 def test_ports_are_published_on_loopback_only(services):
     published = {name: service.get("ports", []) for name, service in services.items()}
 

@@ -113,10 +113,14 @@ def redis_answers(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def demo_folder() -> Path:
+    """``.demo/`` beside ``manage.py`` (gitignored): the demo's local state."""
+    return Path(getattr(settings, "BASE_DIR", Path.cwd())) / ".demo"
+
+
 def default_broker_folder() -> str:
     """Where the filesystem broker keeps messages; ``project/settings.py`` uses the same."""
-    base = Path(getattr(settings, "BASE_DIR", Path.cwd()))
-    return os.environ.get("CELERY_FILESYSTEM_FOLDER") or str(base / ".demo" / "broker")
+    return os.environ.get("CELERY_FILESYSTEM_FOLDER") or str(demo_folder() / "broker")
 
 
 def choose_broker(
