@@ -122,6 +122,9 @@ function renderReport(item, report) {
   stateNode.classList.toggle("done", state === "done");
   if (state === "unavailable") {
     item.title = UNAVAILABLE_NOTE;
+    if (!item.querySelector(".note")) {
+      item.append(el("div", "note", "Not readable as the user signed in now."));
+    }
     return;
   }
   const progress = state === "done" ? 1 : (report.progress ?? 0);
