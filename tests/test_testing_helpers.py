@@ -4,8 +4,10 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from botocore.stub import Stubber
 from django.test import Client
 from django.urls import path
+from moto import mock_aws
 
 from django_aws_api_gateway_websockets import models
 from django_aws_api_gateway_websockets.aws import factory, hooks
@@ -235,3 +237,20 @@ def test_the_plugin_fails_tests_that_call_aws_and_names_the_fix(pytester, monkey
         ],
         consecutive=False,
     )
+
+
+def test_direct_posting_never_bypasses_moto_or_a_stubber():
+    endpoint = "https://abc.execute-api.us-east-1.amazonaws.com/s"
+
+    def client():
+        return factory.get_boto3_client("apigatewaymanagementapi", endpoint_url=endpoint)
+
+    plain = client()
+    assert supports(plain)
+    with Stubber(plain):
+        assert not supports(plain)
+    assert supports(plain)
+    with mock_aws():
+        mocked = client()
+        assert not supports(mocked)  # moto answers from a hook that only botocore runs
+    assert supports(mocked)  # moto's handler stays registered, idle
