@@ -11,8 +11,8 @@ import os
 # The project refuses its public development key outside DEBUG; the benchmark brings its own.
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-secret-key-not-for-production")
 
-from project.settings import *  # noqa: E402, F403
-from project.settings import WEBSOCKETS as PROJECT_WEBSOCKETS  # noqa: E402
+from project.settings import *  # noqa: F403
+from project.settings import WEBSOCKETS as PROJECT_WEBSOCKETS
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
