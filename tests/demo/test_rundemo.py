@@ -8,7 +8,6 @@ import signal
 import socket
 import sys
 import threading
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -31,8 +30,8 @@ FILESYSTEM = BrokerChoice("filesystem://", "/tmp/broker", "")
 @pytest.fixture(autouse=True)
 def demo_folder(monkeypatch, tmp_path):
     """``rundemo`` keeps its files in ``tmp_path``, never in this repository's ``.demo/``."""
-    folder = tmp_path / ".demo"
-    monkeypatch.setattr(rundemo_command, "demo_folder", lambda: folder)
+    folder = tmp_path / "demo"
+    monkeypatch.setenv("DEMO_FOLDER", str(folder))
     return folder
 
 
@@ -128,9 +127,16 @@ def test_redis_answers_no_for_closed_ports_and_bad_urls():
     assert environment.redis_answers("redis://127.0.0.1:not-a-port/0") is False
 
 
-def test_default_broker_folder(monkeypatch, settings):
+def test_demo_folder_is_beside_manage_py_unless_asked(monkeypatch, settings, tmp_path):
+    assert environment.demo_folder() == tmp_path / "demo"
+    monkeypatch.delenv("DEMO_FOLDER")
+    settings.BASE_DIR = tmp_path
+    assert environment.demo_folder() == tmp_path / ".demo"
+
+
+def test_default_broker_folder(monkeypatch, demo_folder):
     monkeypatch.delenv("CELERY_FILESYSTEM_FOLDER", raising=False)
-    assert environment.default_broker_folder() == str(Path(settings.BASE_DIR) / ".demo" / "broker")
+    assert environment.default_broker_folder() == str(demo_folder / "broker")
     monkeypatch.setenv("CELERY_FILESYSTEM_FOLDER", "/srv/broker")
     assert environment.default_broker_folder() == "/srv/broker"
 

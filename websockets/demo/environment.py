@@ -114,8 +114,13 @@ def redis_answers(url: str, timeout: float = 0.5) -> bool:
 
 
 def demo_folder() -> Path:
-    """``.demo/`` beside ``manage.py`` (gitignored): the demo's local state."""
-    return Path(getattr(settings, "BASE_DIR", Path.cwd())) / ".demo"
+    """The demo's local state: ``DEMO_FOLDER``, else ``.demo/`` beside ``manage.py`` (gitignored).
+
+    Tests that run ``rundemo`` point ``DEMO_FOLDER`` elsewhere, so that they never overwrite
+    the passwords of the developer's own demo.
+    """
+    folder = os.environ.get("DEMO_FOLDER")
+    return Path(folder) if folder else Path(getattr(settings, "BASE_DIR", Path.cwd())) / ".demo"
 
 
 def default_broker_folder() -> str:
