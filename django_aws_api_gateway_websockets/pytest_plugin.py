@@ -13,6 +13,7 @@ import pytest
 from django.apps import apps
 
 from .testing import (
+    FIX,
     AWSCallRefused,
     Outbox,
     api_gateway_headers,
@@ -66,11 +67,8 @@ def fail_if_refused(item: pytest.Item) -> None:
     if refused:
         calls = "\n  ".join(dict.fromkeys(refused))
         pytest.fail(
-            f"This test called AWS (refused, nothing was sent):\n  {calls}\n"
-            "Use the websocket_outbox fixture or `with capture_messages():` to record sends; "
-            "patch models.get_boto3_client, moto's mock_aws or botocore's Stubber for other "
-            f"AWS calls; `{ALLOWED_HOSTS_INI}` in the pytest ini lists hosts besides loopback "
-            "that may be called.",
+            f"This test called AWS (refused, nothing was sent):\n  {calls}\n{FIX} "
+            f"`{ALLOWED_HOSTS_INI}` in the pytest ini lists more hosts that may be called.",
             pytrace=False,
         )
 

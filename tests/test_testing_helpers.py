@@ -229,7 +229,8 @@ def test_the_plugin_fails_tests_that_call_aws_and_names_the_fix(pytester, monkey
         [
             "*This test called AWS (refused, nothing was sent):*",
             "*apigatewaymanagementapi.PostToConnection to https://abc123.execute-api.us-east-1*",
-            "*Use the websocket_outbox fixture or `with capture_messages():`*",
+            "*Tests must not reach AWS: record sends with the websocket_outbox fixture or "
+            "`with capture_messages():`*websocket_aws_allowed_hosts*",
             "*AWSCallRefused: apigatewayv2.GetApis to https://apigateway.us-east-1.amazonaws.com "
             "would reach AWS. Tests must not reach AWS: record sends with the websocket_outbox*",
             "FAILED test_guarded.py::test_forgot_to_capture*",
