@@ -15,7 +15,9 @@ COPY django_aws_api_gateway_websockets ./django_aws_api_gateway_websockets
 RUN pip install ".[demo]"
 
 COPY . .
-RUN DJANGO_SETTINGS_MODULE=project.settings python manage.py collectstatic --noinput \
+# collectstatic signs nothing: a throwaway key lets the settings load at build time.
+RUN DJANGO_SETTINGS_MODULE=project.settings DJANGO_SECRET_KEY=collectstatic-build-only \
+    python manage.py collectstatic --noinput \
     && useradd --create-home --uid 10001 app \
     && chown -R app /app
 

@@ -31,12 +31,19 @@ logger = logging.getLogger(__name__)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the system itself: viewable and deletable, never edited by hand."""
+    """Rows written by the system itself: viewable only.
+
+    Cleanup removes them on its schedule; deleting one by hand (a report under delivery, a
+    token in use) would only confuse the work that owns it.
+    """
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -312,11 +319,33 @@ class DeliveryBatchInline(admin.TabularInline):
         return len(obj.session_ids)
 
 
+def count_column(name: str) -> Any:
+    """A list column of the count ``name``, with thousands separators, on one line."""
+
+    @admin.display(description=name, ordering=name)
+    def column(obj: DeliveryReport) -> str:
+        return format_html(NOWRAP, f"{getattr(obj, name):,}")
+
+    return column
+
+
+NOWRAP = '<span style="white-space: nowrap">{}</span>'
+
+
 @admin.register(DeliveryReport)
 class DeliveryReportAdmin(ReadOnlyAdmin):
     COUNTS = ["recipients", "delivered", "gone", "failed", "retried"]
-    list_display = ["id", "description", "created_on", "progress_bar", *COUNTS, "finished"]
-    list_filter = ["created_on", "finished"]
+    # Narrow enough for 1400 px beside the admin's navigation: a short id, the state in the
+    # progress column, no filter sidebar (the date drill-down sits above the list).
+    list_display = [
+        "short_id",
+        "description",
+        "created_on",
+        "progress_bar",
+        *(count_column(name) for name in COUNTS),
+    ]
+    list_display_links = ["short_id"]
+    date_hierarchy = "created_on"
     search_fields = ["id", "description"]
     readonly_fields = [
         "id",
@@ -334,6 +363,13 @@ class DeliveryReportAdmin(ReadOnlyAdmin):
     fields = readonly_fields
     inlines = [DeliveryBatchInline]
 
+    @admin.display(description="id", ordering="id")
+    def short_id(self, obj: DeliveryReport) -> str:
+        """The first 8 hex digits (the whole id on hover and on the report's page)."""
+        return format_html(
+            '<span style="font-family: monospace" title="{}">{}</span>', obj.pk, str(obj.pk)[:8]
+        )
+
     @admin.display(description="progress")
     def progress_bar(self, obj: DeliveryReport) -> str:
         progress = obj.progress
@@ -341,10 +377,8 @@ class DeliveryReportAdmin(ReadOnlyAdmin):
             return "planning…"
         state = "done" if obj.finished else "running"
         return format_html(
-            '<progress max="100" value="{}"></progress> {}% {} ({} of {})',
+            '<progress max="100" value="{}"></progress> {} {}',
             round(progress * 100),
-            round(progress * 100),
-            state,
-            obj.settled,
-            obj.recipients,
+            format_html(NOWRAP, f"{round(progress * 100)}% {state}"),
+            format_html(NOWRAP, f"({obj.settled:,} of {obj.recipients:,})"),
         )

@@ -1,4 +1,8 @@
-"""pytest fixtures for projects that use this app (loaded automatically once installed)."""
+"""pytest fixtures for projects that use this app (loaded automatically once installed).
+
+Every test also runs inside ``testing.refuse_aws_calls``: an AWS call that nothing captures
+or mocks fails the test, with the fix in the message, instead of reaching AWS.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,67 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps
 
-from .testing import Outbox, api_gateway_connect_headers, api_gateway_headers, capture_messages
+from .testing import (
+    FIX,
+    AWSCallRefused,
+    Outbox,
+    api_gateway_headers,
+    capture_messages,
+    connect_headers_for,
+    refuse_aws_calls,
+)
+
+ALLOWED_HOSTS_INI = "websocket_aws_allowed_hosts"
+refused_calls = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        ALLOWED_HOSTS_INI,
+        type="linelist",
+        default=[],
+        help="Hosts besides loopback that tests may call AWS APIs at (a LocalStack container).",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _refuse_aws_calls(request: pytest.FixtureRequest) -> Iterator[None]:
+    if not apps.ready:  # not a Django test run: nothing of ours can call AWS
+        yield
+        return
+    with refuse_aws_calls(request.config.getini(ALLOWED_HOSTS_INI)) as refused:
+        request.node.stash[refused_calls] = refused
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Fail a test whose AWS calls were refused, even if the code under test swallowed them.
+
+    Delivery records a failed post and carries on, so the refusal is reported here.
+    """
+    try:
+        result = yield
+    except AWSCallRefused:
+        raise  # its own message names the fix
+    except Exception:
+        fail_if_refused(item)
+        raise
+    fail_if_refused(item)
+    return result
+
+
+def fail_if_refused(item: pytest.Item) -> None:
+    refused = item.stash.get(refused_calls, [])
+    if refused:
+        calls = "\n  ".join(dict.fromkeys(refused))
+        pytest.fail(
+            f"This test called AWS (refused, nothing was sent):\n  {calls}\n{FIX} "
+            f"`{ALLOWED_HOSTS_INI}` in the pytest ini lists more hosts that may be called.",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -41,23 +104,35 @@ def websocket_headers() -> dict[str, str]:
 
 
 @pytest.fixture
-def websocket_connect_headers() -> dict[str, str]:
-    """``api_gateway_connect_headers()`` for ``connection-1``."""
-    return api_gateway_connect_headers()
-
-
-@pytest.fixture
 def websocket_user(django_user_model: Any) -> Any:
     """A user to log in with or attach to sessions."""
     return django_user_model.objects.create_user(username="websocket-user", password="password")
 
 
 @pytest.fixture
-def websocket_token(websocket_user: Any) -> Any:
-    """A fresh connect token for ``websocket_user`` bound to session key ``test-session``."""
+def websocket_client(client: Any, websocket_user: Any) -> Any:
+    """pytest-django's ``client``, logged in as ``websocket_user`` (the same object)."""
+    client.force_login(websocket_user)
+    return client
+
+
+@pytest.fixture
+def websocket_connect_headers(websocket_client: Any) -> dict[str, str]:
+    """``$connect`` headers for ``connection-1`` that carry ``websocket_client``'s session."""
+    return connect_headers_for(websocket_client)
+
+
+@pytest.fixture
+def websocket_token(websocket_client: Any, websocket_user: Any) -> Any:
+    """A fresh connect token for ``websocket_user``, bound to ``websocket_client``'s session.
+
+    It is accepted by a ``$connect`` sent with ``websocket_connect_headers``.
+    """
     from .models import WebSocketToken
 
-    return WebSocketToken.generate_token(user=websocket_user, session_key="test-session")
+    return WebSocketToken.generate_token(
+        user=websocket_user, session_key=websocket_client.session.session_key
+    )
 
 
 @pytest.fixture

@@ -8,28 +8,42 @@ The outbox records every message that would have been posted to API Gateway, as 
     assert outbox[0].data["type"] == "hello"
 
 Sends are delivered by Celery tasks, so run them eagerly in tests
-(``CELERY_TASK_ALWAYS_EAGER = True``).
+(``CELERY_TASK_ALWAYS_EAGER = True``). ``refuse_aws_calls`` makes a test that forgot to
+capture or mock them fail instead of reaching AWS (the pytest plugin applies it to every test).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial, wraps
+from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
+from .aws import interception
+from .aws.factory import is_loopback
+
+if TYPE_CHECKING:
+    from django.test import Client
+
 __all__ = [
+    "AWSCallRefused",
     "OutboxClient",
     "SentMessage",
     "api_gateway_connect_headers",
     "api_gateway_headers",
     "capture_messages",
+    "connect_headers_for",
     "gone_error",
+    "refuse_aws_calls",
 ]
+
+PATCH_TARGET = "django_aws_api_gateway_websockets.models.get_boto3_client"
 
 
 def api_gateway_headers(
@@ -63,6 +77,21 @@ def api_gateway_connect_headers(
             "HTTP_SEC_WEBSOCKET_VERSION": "13",
         }
     )
+    return headers
+
+
+def connect_headers_for(
+    client: Client, api_id: str = "abc123", connection_id: str = "connection-1"
+) -> dict[str, str]:
+    """``api_gateway_connect_headers`` carrying ``client``'s cookies, so its login is kept.
+
+    The guide's headers send ``Cookie: sessionid=test``, which replaces the cookies of a
+    test client that has logged in; a client without cookies gets the guide's.
+    """
+    headers = api_gateway_connect_headers(api_id=api_id, connection_id=connection_id)
+    cookies = "; ".join(f"{m.key}={m.coded_value}" for m in client.cookies.values())
+    if cookies:
+        headers["HTTP_COOKIE"] = cookies
     return headers
 
 
@@ -138,5 +167,55 @@ def capture_messages() -> Iterator[Outbox]:
     def factory(service: str = "apigatewayv2", **kwargs: Any) -> OutboxClient:
         return OutboxClient(outbox, endpoint=kwargs.get("endpoint_url", ""), gone=outbox.gone)
 
-    with patch("django_aws_api_gateway_websockets.models.get_boto3_client", factory):
+    with patch(PATCH_TARGET, factory):
         yield outbox
+
+
+class AWSCallRefused(RuntimeError):
+    """An AWS call a test made without capturing or mocking it; it never left the machine."""
+
+
+FIX = (
+    "Tests must not reach AWS: record sends with the websocket_outbox fixture or "
+    "`with capture_messages():` (django_aws_api_gateway_websockets.testing), patch "
+    "django_aws_api_gateway_websockets.models.get_boto3_client, or use moto's mock_aws or "
+    "botocore's Stubber. Loopback endpoints (the local gateway) are allowed."
+)
+
+
+@contextmanager
+def refuse_aws_calls(allowed_hosts: Iterable[str] = ()) -> Iterator[list[str]]:
+    """Refuse AWS calls made through ``models.get_boto3_client`` inside the block.
+
+    A call to an endpoint that is not loopback (nor in ``allowed_hosts``) raises
+    ``AWSCallRefused`` before it is signed or sent, and is listed in the yielded list, unless
+    something answers it instead of AWS: ``capture_messages`` or any other patch of
+    ``get_boto3_client`` (they replace the guarded factory), botocore's ``Stubber`` (it answers
+    before the guard runs), moto's ``mock_aws`` or another ``before-send`` hook.
+    """
+    refused: list[str] = []
+    allowed = {host.lower() for host in allowed_hosts}
+
+    def guard(client: Any, model: Any, **kwargs: Any) -> None:
+        if interception.send_hooks(client, model.name):
+            return  # moto's mock_aws (or a project's hook) answers this call
+        call = f"{model.service_model.service_name}.{model.name} to {client.meta.endpoint_url}"
+        refused.append(call)
+        raise AWSCallRefused(f"{call} would reach AWS. {FIX}")
+
+    def guarded(factory: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(factory)
+        def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
+            client = factory(service, **kwargs)
+            host = (urlsplit(client.meta.endpoint_url).hostname or "").lower()
+            if not (is_loopback(client.meta.endpoint_url) or host in allowed):
+                # Last, so that a Stubber's handler answers first.
+                client.meta.events.register_last("before-call", partial(guard, client))
+            return client
+
+        return get_boto3_client
+
+    from . import models  # the pytest plugin imports this module before Django is set up
+
+    with patch(PATCH_TARGET, guarded(models.get_boto3_client)):
+        yield refused

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -12,10 +13,18 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "insecure-local-development-key-change-me-0123456789"
-)
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Development conveniences (and this public key) only when asked for with DJANGO_DEBUG=1.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+DEVELOPMENT_SECRET_KEY = "insecure-local-development-key-change-me-0123456789"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY and not DEBUG:
+    # Sessions, CSRF tokens and password resets are signed with this key: a public one lets
+    # anyone forge them.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. Set it to a long random value (for example the output "
+        "of `python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set "
+        "DJANGO_DEBUG=1 for local development with the public development key."
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 

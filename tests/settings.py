@@ -9,6 +9,9 @@ import os
 import tempfile
 from pathlib import Path
 
+# The project refuses its public development key outside DEBUG; these settings bring their own.
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-secret-key-not-for-production")
+
 from project.settings import *  # noqa: F403
 
 SECRET_KEY = "tests-secret-key-not-for-production-0123456789abcdef"

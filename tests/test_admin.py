@@ -4,6 +4,7 @@ from unittest.mock import Mock, patch
 
 import pytest
 from botocore.exceptions import ClientError
+from django.apps import apps
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -56,7 +57,42 @@ def test_delivery_report_page_shows_progress(admin_client, websocket_session):
         report = websocket_session.send_message({"type": "x"})
     response = admin_client.get(url("deliveryreport", "change", report.pk))
     assert response.status_code == 200
-    assert '<progress max="100" value="100"></progress> 100% done (1 of 1)' in response.text
+    assert '<progress max="100" value="100"></progress>' in response.text
+    assert "100% done</span> <span" in response.text
+    assert "(1 of 1)</span>" in response.text
+
+
+@pytest.mark.parametrize("model", ["deliveryreport", "websockettoken", "connectionratelimit"])
+def test_system_rows_are_read_only_pages_without_delete(
+    admin_client, websocket_session, websocket_token, model
+):
+    ConnectionRateLimit.record_attempt("10.0.0.1")
+    with capture_messages():
+        websocket_session.send_message({"type": "x"})
+    row = apps.get_model("django_aws_api_gateway_websockets", model).objects.get()
+
+    page = admin_client.get(url(model, "change", row.pk))
+    assert page.status_code == 200
+    assert "deletelink" not in page.text  # the Delete button
+    assert admin_client.get(url(model, "delete", row.pk)).status_code == 403
+    assert "delete_selected" not in admin_client.get(url(model)).text
+
+
+def test_delivery_report_list_fits_a_laptop_screen(admin_client):
+    report = DeliveryReport.objects.create(
+        payload="{}", selection={}, recipients=104512, delivered=51230, planned=True
+    )
+    response = admin_client.get(url("deliveryreport"))
+    html = response.text
+
+    # A short id, the whole one on hover, linking to the report.
+    short = str(report.pk)[:8]
+    assert f'title="{report.pk}">{short}</span>' in html
+    assert url("deliveryreport", "change", report.pk) in html
+    # Counts on one line, with separators; no filter sidebar squeezing the columns.
+    assert '<span style="white-space: nowrap">104,512</span>' in html
+    assert '<span style="white-space: nowrap">51,230</span>' in html
+    assert 'id="changelist-filter"' not in html
 
 
 def test_delivery_report_while_planning(admin_client):

@@ -6,6 +6,7 @@ import os
 import warnings
 from unittest.mock import MagicMock, patch
 
+import pytest
 from botocore.client import BaseClient
 
 from django_aws_api_gateway_websockets.aws import clients
@@ -13,6 +14,10 @@ from django_aws_api_gateway_websockets.aws.direct_post import DirectPoster
 
 ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 PATCH_CLIENT = "django_aws_api_gateway_websockets.models.get_boto3_client"
+
+
+# These tests look at the clients made for an AWS endpoint and post nothing.
+pytestmark = pytest.mark.usefixtures("unguarded_factory")
 
 
 def test_default_is_a_direct_poster_over_the_apps_client():

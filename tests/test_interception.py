@@ -21,6 +21,8 @@ from django_aws_api_gateway_websockets.models import WebSocketSession
 
 ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/test"
 
+pytestmark = pytest.mark.usefixtures("unguarded_factory")
+
 
 @pytest.fixture
 def no_network():

@@ -281,13 +281,14 @@ def test_create_custom_domain_preconditions(new_gateway, fields, message):
 
 
 @pytest.mark.django_db
-def test_token_expires(websocket_token, settings):
+def test_token_expires(websocket_token, websocket_client, settings):
+    session_key = websocket_client.session.session_key
     WebSocketToken.objects.filter(pk=websocket_token.pk).update(
         created_at=timezone.now() - timedelta(seconds=61)
     )
-    assert WebSocketToken.validate_and_consume(websocket_token.token, "test-session") is None
+    assert WebSocketToken.validate_and_consume(websocket_token.token, session_key) is None
     settings.WEBSOCKETS = {"token_expiry_seconds": 120}
-    user = WebSocketToken.validate_and_consume(websocket_token.token, "test-session")
+    user = WebSocketToken.validate_and_consume(websocket_token.token, session_key)
     assert user == websocket_token.user
 
 
@@ -295,7 +296,7 @@ def test_token_expires(websocket_token, settings):
 def test_token_needs_matching_session(websocket_token):
     assert WebSocketToken.validate_and_consume(websocket_token.token, "other") is None
     assert WebSocketToken.validate_and_consume(websocket_token.token, "") is None
-    assert WebSocketToken.validate_and_consume("", "test-session") is None
+    assert WebSocketToken.validate_and_consume("", "any-session") is None
 
 
 @pytest.mark.django_db

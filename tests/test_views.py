@@ -2,6 +2,7 @@
 
 import json
 
+import django
 import pytest
 from django.contrib.auth.models import Permission
 from django.http import JsonResponse
@@ -157,11 +158,15 @@ def test_default_message_costs_two_queries(client, websocket_session, django_ass
 def test_handler_exception_is_logged_mailed_and_raised(
     client, websocket_session, mailoutbox, settings
 ):
-    settings.ADMINS = [("Admin", "admin@example.com")]
+    # Django 6.0 takes plain addresses (and deprecates pairs); 5.2 takes only pairs.
+    settings.ADMINS = (
+        ["admin@example.com"] if django.VERSION >= (6, 0) else [("Admin", "admin@example.com")]
+    )
     client.raise_request_exception = True
     with pytest.raises(RuntimeError, match="handler bug"):
         post(client, "/ws/default", {"action": "broken"})
     assert mailoutbox[0].subject.endswith("Unexpected Websocket Exception")
+    assert mailoutbox[0].to == ["admin@example.com"]
 
 
 # Permissions

@@ -13,6 +13,7 @@ urlpatterns = [
     path("ws/<slug:route>", views.ChatView.as_view(), name="chat_websocket"),
     path("api/deliveries/", views.delivery_list, name="chat_deliveries"),
     path("api/deliveries/<uuid:report_id>/", views.delivery_detail, name="chat_delivery_detail"),
+    path("api/whoami/", views.whoami, name="chat_whoami"),
     path("", views.chat_page, name="chat"),
 ]
 

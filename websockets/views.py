@@ -140,6 +140,7 @@ def chat_page(request: HttpRequest) -> HttpResponse:
         "wsUrl": public_websocket_url(),
         "tokenUrl": reverse("websocket_token"),
         "deliveriesUrl": reverse("chat_deliveries"),
+        "whoamiUrl": reverse("chat_whoami"),
         "rooms": list(ROOMS),
         "room": room,
         "username": request.user.get_username(),
@@ -205,6 +206,13 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
             ]
         }
     )
+
+
+@json_login_required
+@require_GET
+def whoami(request: HttpRequest) -> HttpResponse:
+    """Who this browser is signed in as now (another window may have changed it)."""
+    return JsonResponse({"username": request.user.get_username()})
 
 
 @json_login_required

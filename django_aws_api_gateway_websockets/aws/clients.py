@@ -12,7 +12,7 @@ from django.apps import apps
 
 from ..conf import app_settings
 from .direct_post import DirectPoster, supports
-from .interception import has_moto_stubber, intercepted, moto_active
+from .interception import has_moto, moto_active
 from .outcomes import Outcome, classify
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def management_client(endpoint: str) -> Any:
             _posters.clear()
             _factory = factory
         client = _clients.get(key)
-        if client is not None and moto_active() and not has_moto_stubber(client):
+        if client is not None and moto_active() and not has_moto(client):
             # Made before the mock started: moto would never see its requests.
             client = None
             _posters.pop(key, None)
@@ -91,12 +91,12 @@ def management_poster(endpoint: str) -> Any:
 
     With ``WEBSOCKETS["delivery_transport"] = "direct"`` (the default) that is a
     ``DirectPoster`` built from the endpoint's boto3 client whenever it can stand in for the
-    client (``direct_post.supports``) and nothing intercepts the client's requests (moto,
-    botocore's ``Stubber``, a ``before-send`` handler); otherwise, and with ``"boto3"``, the
-    client itself. Interception is checked on every call, as a mock may start at any time.
+    client (``direct_post.supports``: no proxy, other signer or event hook, such as moto's or a
+    ``Stubber``); otherwise, and with ``"boto3"``, the client itself. Checked on every call,
+    as a mock may start at any time.
     """
     client = management_client(endpoint)
-    if app_settings.delivery_transport != "direct" or not supports(client) or intercepted(client):
+    if app_settings.delivery_transport != "direct" or not supports(client):
         return client
     key = (endpoint, app_settings.delivery_concurrency)
     with _lock:

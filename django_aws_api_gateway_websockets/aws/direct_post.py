@@ -25,6 +25,7 @@ from botocore.httpsession import get_cert_path
 from urllib3.util import wait_for_read
 
 from .. import sigv4
+from .interception import intercepted
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,9 @@ def tls_context(client: BaseClient) -> ssl.SSLContext:
 def supports(client: Any) -> bool:
     """Whether ``client`` is a plain SigV4 boto3 client that ``DirectPoster`` can stand in for.
 
-    Proxies, client certificates and other signers are left to botocore.
+    Proxies, client certificates, other signers and clients with event hooks (moto's
+    ``mock_aws``, botocore's ``Stubber``, a project's own: they may answer instead of the
+    network, and only botocore runs them) are left to botocore.
     """
     if not isinstance(client, BaseClient):
         return False
@@ -175,7 +178,8 @@ def supports(client: Any) -> bool:
         logger.warning("This botocore version hides what DirectPoster needs; posting via boto3")
         return False
     return (
-        urlsplit(client.meta.endpoint_url).scheme in ("http", "https")
+        not intercepted(client, OPERATION)
+        and urlsplit(client.meta.endpoint_url).scheme in ("http", "https")
         and not config.proxies
         and not config.client_cert
         and config.signature_version in (None, "v4")

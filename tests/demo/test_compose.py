@@ -102,8 +102,23 @@ def test_commands(services):
     )
     assert command_of(services["worker"]).startswith("celery -A worker worker")
     assert command_of(services["beat"]).startswith("celery -A worker beat")
-    assert services["web"]["ports"] == ["8000:8000"]
-    assert services["gateway"]["ports"] == ["8001:8001"]
+
+
+def test_ports_are_published_on_loopback_only(services):
+    published = {name: service.get("ports", []) for name, service in services.items()}
+
+    assert published["web"] == ["127.0.0.1:8000:8000"]
+    assert published["gateway"] == ["127.0.0.1:8001:8001"]
+    for ports in published.values():
+        assert all(port.startswith("127.0.0.1:") for port in ports)
+
+
+def test_the_secret_key_has_no_public_default(services):
+    for name in APP_SERVICES:
+        key = services[name]["environment"]["DJANGO_SECRET_KEY"]
+        # Compose's "${VAR:?message}": refuse to start without it.
+        assert key.startswith("${DJANGO_SECRET_KEY:?"), name
+        assert services[name]["environment"]["DJANGO_DEBUG"] == "0", name
 
 
 def test_the_gateway_starts_after_the_web_app_it_forwards_to(services):
@@ -120,3 +135,9 @@ def test_dockerfile_builds_the_demo_image():
     assert "\nUSER app\n" in dockerfile
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", "*.sqlite3", "test-output"} <= set(ignored)
+
+
+def test_dockerignore_keeps_local_state_out_of_the_image():
+    ignored = set((REPO_ROOT / ".dockerignore").read_text().split())
+
+    assert {".ci-venv*", ".demo", "**/__pycache__", ".pytest_cache", ".ruff_cache"} <= ignored

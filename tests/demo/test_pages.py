@@ -45,6 +45,7 @@ def test_chat_page_configures_the_client(client, alice, settings, monkeypatch):
         "wsUrl": "wss://ws.example.com/production",
         "tokenUrl": "/api/ws-token/",
         "deliveriesUrl": "/api/deliveries/",
+        "whoamiUrl": "/api/whoami/",
         "rooms": ["general", "random", "support"],
         "room": "support",
         "username": "alice",
@@ -170,6 +171,16 @@ def test_delivery_detail_hides_other_users_reports(client, alice, bob):
     with capture_messages():
         announcement = WebSocketSession.objects.send_to_all({"type": "announcement"})
     assert client.get(f"/api/deliveries/{announcement.pk}/").status_code == 404
+
+
+def test_whoami_reads_the_login_of_this_request_not_of_the_page(client, alice, bob):
+    client.force_login(alice)
+    assert client.get("/api/whoami/").json() == {"username": "alice"}
+    # Another window of the same browser signs in as bob: the cookie now names bob.
+    client.force_login(bob)
+    assert client.get("/api/whoami/").json() == {"username": "bob"}
+    client.logout()
+    assert client.get("/api/whoami/").status_code == 403
 
 
 def test_delivery_api_needs_a_login(client):

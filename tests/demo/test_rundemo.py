@@ -8,7 +8,6 @@ import signal
 import socket
 import sys
 import threading
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -18,14 +17,22 @@ from django_celery_beat.models import PeriodicTask
 
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
 from tests.support import wait_until
-from websockets.demo import environment, processes, provisioning
+from websockets.demo import credentials, environment, processes, provisioning
 from websockets.demo.environment import BrokerChoice, DemoAddresses
-from websockets.demo.processes import ProcessGroup
+from websockets.demo.processes import ProcessGroup, describe_stop
 from websockets.management.commands import rundemo as rundemo_command
 
 PYTHON = sys.executable
 REDIS = BrokerChoice("redis://127.0.0.1:6379/0", None, "")
 FILESYSTEM = BrokerChoice("filesystem://", "/tmp/broker", "")
+
+
+@pytest.fixture(autouse=True)
+def demo_folder(monkeypatch, tmp_path):
+    """``rundemo`` keeps its files in ``tmp_path``, never in this repository's ``.demo/``."""
+    folder = tmp_path / "demo"
+    monkeypatch.setenv("DEMO_FOLDER", str(folder))
+    return folder
 
 
 # Addresses
@@ -120,9 +127,16 @@ def test_redis_answers_no_for_closed_ports_and_bad_urls():
     assert environment.redis_answers("redis://127.0.0.1:not-a-port/0") is False
 
 
-def test_default_broker_folder(monkeypatch, settings):
+def test_demo_folder_is_beside_manage_py_unless_asked(monkeypatch, settings, tmp_path):
+    assert environment.demo_folder() == tmp_path / "demo"
+    monkeypatch.delenv("DEMO_FOLDER")
+    settings.BASE_DIR = tmp_path
+    assert environment.demo_folder() == tmp_path / ".demo"
+
+
+def test_default_broker_folder(monkeypatch, demo_folder):
     monkeypatch.delenv("CELERY_FILESYSTEM_FOLDER", raising=False)
-    assert environment.default_broker_folder() == str(Path(settings.BASE_DIR) / ".demo" / "broker")
+    assert environment.default_broker_folder() == str(demo_folder / "broker")
     monkeypatch.setenv("CELERY_FILESYSTEM_FOLDER", "/srv/broker")
     assert environment.default_broker_folder() == "/srv/broker"
 
@@ -343,6 +357,51 @@ def test_ensure_demo_users_prints_passwords_only_when_it_sets_them():
 
 
 @pytest.mark.django_db
+def test_ensure_demo_admin_is_a_staff_superuser():
+    name, password = provisioning.ensure_demo_admin()
+
+    admin = get_user_model().objects.get(username=name)
+    assert (name, admin.is_staff, admin.is_superuser) == ("admin", True, True)
+    assert admin.check_password(password)
+    assert provisioning.ensure_demo_admin() == ("admin", None)
+    assert provisioning.ensure_demo_admin(reset_password=True)[1] not in (None, password)
+
+
+def test_credentials_are_remembered_for_later_runs(tmp_path):
+    path = tmp_path / ".demo" / "credentials.txt"
+
+    assert credentials.remember(path, [("alice", "a1"), ("admin", None)]) == {
+        "alice": "a1",
+        "admin": None,
+    }
+    assert credentials.remember(path, [("alice", None), ("admin", "x9")]) == {
+        "alice": "a1",
+        "admin": "x9",
+    }
+    assert credentials.read(path) == {"alice": "a1", "admin": "x9"}
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert credentials.read(tmp_path / "missing.txt") == {}
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        (
+            {"gateway": 0, "web": -signal.SIGTERM, "worker": 0, "beat": -signal.SIGINT},
+            "Demo stopped cleanly (gateway, web, worker, beat shut down).",
+        ),
+        (
+            {"gateway": 2, "web": -signal.SIGKILL, "worker": -signal.SIGSEGV, "beat": None},
+            "Demo stopped; the gateway exited with code 2; the web did not stop in time and was "
+            "killed; the worker was ended by SIGSEGV; the beat was still running.",
+        ),
+    ],
+)
+def test_describe_stop(codes, expected):
+    assert describe_stop(codes) == expected
+
+
+@pytest.mark.django_db
 def test_ensure_demo_users_without_the_permission_model():
     [(name, password)] = provisioning.ensure_demo_users(["carol"], permission="nosuch.perm")
 
@@ -376,7 +435,7 @@ def test_forget_local_connections():
 
 
 @pytest.mark.django_db
-def test_setup_only():
+def test_setup_only(demo_folder):
     out = io.StringIO()
     call_command("rundemo", "--setup-only", "--port", "9000", stdout=out)
 
@@ -385,17 +444,27 @@ def test_setup_only():
     assert gateway.target_base_endpoint == "http://127.0.0.1:9000/ws/"
     assert "ApiGateway 'local'" in text
     assert "Periodic tasks of tasks.schedules registered" in text
-    assert "Demo users:" in text
-    for username in ("alice", "bob"):
-        password = text.split(f"  {username}: ")[1].split()[0]
-        assert get_user_model().objects.get(username=username).check_password(password)
+    assert "Demo users (passwords kept in " in text
+    passwords = {}
+    for username in ("alice", "bob", "admin"):
+        passwords[username] = text.split(f"\n  {username}: ")[1].split()[0]
+        assert get_user_model().objects.get(username=username).check_password(passwords[username])
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert "Admin: http://127.0.0.1:9000/admin/ (sign in as admin)" in text
+    assert "another browser or a private window" in text
+    assert credentials.read(demo_folder / "credentials.txt") == passwords
 
     WebSocketSession.objects.create(connection_id="stale", api_gateway=gateway)
     out = io.StringIO()
     call_command("rundemo", "--setup-only", "--target", "http://web:8000/ws/", stdout=out)
-    assert "alice: (unchanged; --reset-passwords sets a new one)" in out.getvalue()
+    # Unchanged passwords are shown again from the credentials file.
+    assert f"  alice: {passwords['alice']}\n" in out.getvalue()
     assert "1 stale session(s) marked disconnected" in out.getvalue()
     assert ApiGateway.objects.get().target_base_endpoint == "http://web:8000/ws/"
+    (demo_folder / "credentials.txt").unlink()
+    out = io.StringIO()
+    call_command("rundemo", "--setup-only", stdout=out)
+    assert "  admin: (not known here; --reset-passwords sets a new one)" in out.getvalue()
 
 
 def fake_children(**commands):
@@ -428,7 +497,11 @@ def test_run_starts_children_and_stops_them_when_asked(monkeypatch, tmp_path):
     assert "Demo running: open http://127.0.0.1:8000/" in text
     assert "WebSocket gateway: ws://127.0.0.1:8001/local" in text
     assert "Quit with CONTROL-C." in text
-    assert f"Stopped (web {-signal.SIGTERM}, worker {-signal.SIGTERM})." in text
+    assert "Demo stopped cleanly (web, worker shut down)." in text
+    # The passwords are repeated once the children's logs have scrolled them away.
+    closing = text.split("Demo stopped cleanly")[1]
+    assert "  alice: " in closing
+    assert "  admin: " in closing
 
 
 @pytest.mark.django_db
@@ -447,7 +520,7 @@ def test_run_stops_everything_when_a_child_dies(monkeypatch):
     assert "Celery broker: Redis at redis://127.0.0.1:6379/13" in text
     assert "The servers are slow to start" in text
     assert "WebSocket gateway: ws://demo.example/ws" in text
-    assert f"web {-signal.SIGTERM}" in text
+    assert "Demo stopped; the gateway exited with code 2." in text
 
 
 def test_child_environment_reaches_the_children(tmp_path):

@@ -141,6 +141,7 @@ def _child_env(database: Path, workdir: Path) -> dict[str, str]:
             "DJANGO_DEBUG": "1",
             "CELERY_BROKER_URL": BROKER_URL,
             "CELERY_FILESYSTEM_FOLDER": str(workdir / "broker"),
+            "DEMO_FOLDER": str(workdir / "demo"),
             "WEBSOCKETS_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }

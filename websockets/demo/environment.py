@@ -115,10 +115,19 @@ def redis_answers(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
+def demo_folder() -> Path:
+    """The demo's local state: ``DEMO_FOLDER``, else ``.demo/`` beside ``manage.py`` (gitignored).
+
+    Tests that run ``rundemo`` point ``DEMO_FOLDER`` elsewhere, so that they never overwrite
+    the passwords of the developer's own demo.
+    """
+    folder = os.environ.get("DEMO_FOLDER")
+    return Path(folder) if folder else Path(getattr(settings, "BASE_DIR", Path.cwd())) / ".demo"
+
+
 def default_broker_folder() -> str:
     """Where the filesystem broker keeps messages; ``project/settings.py`` uses the same."""
-    base = Path(getattr(settings, "BASE_DIR", Path.cwd()))
-    return os.environ.get("CELERY_FILESYSTEM_FOLDER") or str(base / ".demo" / "broker")
+    return os.environ.get("CELERY_FILESYSTEM_FOLDER") or str(demo_folder() / "broker")
 
 
 def choose_broker(

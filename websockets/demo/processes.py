@@ -116,6 +116,32 @@ class ProcessGroup:
                 process.wait()
 
 
+# A child ended by the signal we stop it with has stopped cleanly.
+CLEAN_EXITS = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
+
+
+def describe_stop(codes: Mapping[str, int | None]) -> str:
+    """How the children ended, in one line: all cleanly, or which did not and how."""
+    troubles = [
+        f"the {name} {how_it_ended(code)}"
+        for name, code in codes.items()
+        if code not in CLEAN_EXITS
+    ]
+    if not troubles:
+        return f"Demo stopped cleanly ({', '.join(codes)} shut down)."
+    return f"Demo stopped; {'; '.join(troubles)}."
+
+
+def how_it_ended(code: int | None) -> str:
+    if code is None:
+        return "was still running"
+    if code == -signal.SIGKILL:
+        return "did not stop in time and was killed"
+    if code < 0:
+        return f"was ended by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
 def wait_for_port(host: str, port: int, timeout: float, interval: float = 0.2) -> bool:
     """True once something accepts TCP connections on ``host:port`` within ``timeout``."""
     deadline = time.monotonic() + timeout

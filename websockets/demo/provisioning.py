@@ -12,6 +12,7 @@ from django.apps import apps
 from .environment import DEFAULT_API_ID
 
 DEMO_USERS = ("alice", "bob")
+DEMO_ADMIN = "admin"
 DEMO_PERMISSION = "websockets.can_use_chat"
 DEMO_API_NAME = "Local demo gateway"
 # Modules whose ``ensure_periodic_tasks()`` registers the project's beat schedule.
@@ -39,29 +40,47 @@ def ensure_demo_users(
     reset_passwords: bool = False,
     permission: str = DEMO_PERMISSION,
 ) -> list[tuple[str, str | None]]:
-    """Create the demo users with ``permission``; return ``(username, new password or None)``.
-
-    New users (and all of them with ``reset_passwords``) get a random password, which is
-    returned to be printed and kept nowhere else.
-    """
-    from django.contrib.auth import get_user_model
+    """Create the demo users with ``permission``; return ``(username, new password or None)``."""
     from django.contrib.auth.models import Permission
 
     app_label, codename = permission.split(".", 1)
     perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-    user_model = get_user_model()
     result = []
     for username in usernames:
-        user, created = user_model.objects.get_or_create(**{user_model.USERNAME_FIELD: username})
-        password = None
-        if created or reset_passwords:
-            password = secrets.token_urlsafe(9)
-            user.set_password(password)
-            user.save()
+        user, password = ensure_user(username, reset_password=reset_passwords)
         if perm is not None:
             user.user_permissions.add(perm)
         result.append((username, password))
     return result
+
+
+def ensure_demo_admin(
+    username: str = DEMO_ADMIN, *, reset_password: bool = False
+) -> tuple[str, str | None]:
+    """Create the demo's staff superuser (the way into /admin/); return its new password."""
+    _, password = ensure_user(
+        username, reset_password=reset_password, is_staff=True, is_superuser=True
+    )
+    return username, password
+
+
+def ensure_user(username: str, *, reset_password: bool, **flags: bool) -> tuple[Any, str | None]:
+    """Get or create ``username`` with ``flags``; a new user (or a reset) gets a random password.
+
+    The password is returned to be shown and written to the demo's credentials file.
+    """
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(**{user_model.USERNAME_FIELD: username})
+    password = None
+    if created or reset_password:
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+    for name, value in flags.items():
+        setattr(user, name, value)
+    user.save()
+    return user, password
 
 
 def ensure_schedules(modules: Sequence[str] = SCHEDULE_MODULES) -> list[str]:

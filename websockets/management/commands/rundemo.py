@@ -1,8 +1,9 @@
 """Run the whole system on this machine: web server, local gateway, Celery worker and beat.
 
-``python manage.py rundemo`` migrates, registers the local gateway and two demo users, then
-supervises four child processes until Ctrl-C or SIGTERM, when it stops them in order (the
-gateway first, so its ``$disconnect`` events still reach Django).
+``python manage.py rundemo`` migrates, registers the local gateway, two demo users and an
+admin (passwords printed and kept in ``.demo/credentials.txt``), then supervises four child
+processes until Ctrl-C or SIGTERM, when it stops them in order (the gateway first, so its
+``$disconnect`` events still reach Django), and prints how they ended and the passwords.
 
 Its parts live in ``websockets.demo``; this module only wires them to the command line.
 """
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from websockets.demo import credentials
 from websockets.demo.environment import (
     DEFAULT_API_ID,
     DEFAULT_STAGE,
@@ -27,14 +29,25 @@ from websockets.demo.environment import (
     choose_broker,
     default_broker_folder,
     demo_environment,
+    demo_folder,
 )
-from websockets.demo.processes import ProcessGroup, stop_on_signals, supervise, wait_for_port
+from websockets.demo.processes import (
+    ProcessGroup,
+    describe_stop,
+    stop_on_signals,
+    supervise,
+    wait_for_port,
+)
 from websockets.demo.provisioning import (
+    DEMO_ADMIN,
+    ensure_demo_admin,
     ensure_demo_users,
     ensure_gateway,
     ensure_schedules,
     forget_local_connections,
 )
+
+Users = dict[str, str | None]  # username -> password, None when not known
 
 
 class Command(BaseCommand):
@@ -62,7 +75,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4, help="Worker threads.")
         parser.add_argument("--no-beat", action="store_true", help="Do not run Celery beat.")
         parser.add_argument(
-            "--reset-passwords", action="store_true", help="Give the demo users new passwords."
+            "--reset-passwords",
+            action="store_true",
+            help="Give the demo users and the admin new passwords.",
         )
         parser.add_argument(
             "--setup-only",
@@ -79,7 +94,7 @@ class Command(BaseCommand):
         )
         users = self.set_up(addresses, options)
         if options["setup_only"]:
-            self.print_users(users)
+            self.print_users(addresses, users)
             return
         configured = os.environ.get("CELERY_BROKER_URL") or getattr(
             settings, "CELERY_BROKER_URL", ""
@@ -100,7 +115,7 @@ class Command(BaseCommand):
         )
         self.run_children(addresses, commands, env, users, options["grace"])
 
-    def set_up(self, addresses: DemoAddresses, options: Mapping[str, Any]) -> list[Any]:
+    def set_up(self, addresses: DemoAddresses, options: Mapping[str, Any]) -> Users:
         verbosity = options.get("verbosity", 1)
         call_command("migrate", interactive=False, verbosity=max(0, verbosity - 1))
         gateway = ensure_gateway(
@@ -114,20 +129,28 @@ class Command(BaseCommand):
         )
         for module in ensure_schedules():
             self.stdout.write(f"Periodic tasks of {module} registered with django-celery-beat.")
-        return ensure_demo_users(reset_passwords=options["reset_passwords"])
+        reset = options["reset_passwords"]
+        users = [*ensure_demo_users(reset_passwords=reset), ensure_demo_admin(reset_password=reset)]
+        return credentials.remember(demo_folder() / credentials.FILENAME, users)
 
-    def print_users(self, users: Sequence[tuple[str, str | None]]) -> None:
-        self.stdout.write("Demo users:")
-        for username, password in users:
-            shown = password or "(unchanged; --reset-passwords sets a new one)"
+    def print_users(self, addresses: DemoAddresses, users: Users) -> None:
+        path = demo_folder() / credentials.FILENAME
+        self.stdout.write(f"Demo users (passwords kept in {path}):")
+        for username, password in users.items():
+            shown = password or "(not known here; --reset-passwords sets a new one)"
             self.stdout.write(f"  {username}: {shown}")
+        self.stdout.write(f"Admin: {addresses.web_url}admin/ (sign in as {DEMO_ADMIN})")
+        self.stdout.write(
+            "Windows of one browser share one login: sign in as the second user in another "
+            "browser or a private window."
+        )
 
     def run_children(
         self,
         addresses: DemoAddresses,
         commands: Mapping[str, Sequence[str]],
         env: Mapping[str, str],
-        users: Sequence[tuple[str, str | None]],
+        users: Users,
         grace: float,
     ) -> None:
         group = ProcessGroup(self.stdout, grace=grace)
@@ -146,8 +169,9 @@ class Command(BaseCommand):
             finally:
                 self.stdout.write("Stopping the demo…")
                 codes = group.stop()
-        summary = ", ".join(f"{name} {code}" for name, code in codes.items())
-        self.stdout.write(f"Stopped ({summary}).")
+        self.stdout.write("")
+        self.stdout.write(describe_stop(codes))
+        self.print_users(addresses, users)
         if ended is not None:
             name, code = ended
             raise CommandError(f"The {name} process ended with exit code {code}; demo stopped.")
@@ -156,7 +180,7 @@ class Command(BaseCommand):
         self,
         addresses: DemoAddresses,
         public_url: str,
-        users: Sequence[tuple[str, str | None]],
+        users: Users,
         ready: bool,
     ) -> None:
         if not ready:
@@ -164,6 +188,6 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demo running: open {addresses.web_url}"))
         self.stdout.write(f"  WebSocket gateway: {public_url}")
-        self.print_users(users)
+        self.print_users(addresses, users)
         self.stdout.write("Quit with CONTROL-C.")
         self.stdout.write("")

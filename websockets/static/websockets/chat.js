@@ -1,6 +1,7 @@
 // The demo chat page: one WebSocketClient per page, rooms as channels, and a panel that
 // follows the delivery reports of this user's own sends.
 import { WebSocketClient } from "websocket-client";
+import { fetchReport, fetchSignedInUser, reportState } from "./chat-api.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -14,6 +15,7 @@ const els = {
   input: $("message-input"),
   notice: $("notice"),
   deliveries: $("deliveries"),
+  whoami: $("whoami"),
 };
 
 let room = config.room;
@@ -107,18 +109,24 @@ function selectRoom(name) {
 
 // Delivery reports
 
-function reportState(report) {
-  if (report.finished) return "done";
-  if (report.started) return "delivering";
-  return "queued";
-}
+const UNAVAILABLE_NOTE =
+  "This report cannot be read as the user signed in now: it was sent by another user of " +
+  "this browser, or it has been cleaned up.";
 
 function renderReport(item, report) {
   const state = reportState(report);
   item.classList.toggle("done", state === "done");
+  item.classList.toggle("unavailable", state === "unavailable");
   const stateNode = item.querySelector(".state");
   stateNode.textContent = state;
   stateNode.classList.toggle("done", state === "done");
+  if (state === "unavailable") {
+    item.title = UNAVAILABLE_NOTE;
+    if (!item.querySelector(".note")) {
+      item.append(el("div", "note", "Not readable as the user signed in now."));
+    }
+    return;
+  }
   const progress = state === "done" ? 1 : (report.progress ?? 0);
   item.querySelector(".bar span").style.width = `${Math.round(progress * 100)}%`;
   for (const name of ["recipients", "delivered", "gone", "failed", "retried"]) {
@@ -159,15 +167,37 @@ async function poll(id) {
   if (!item) return;
   let report;
   try {
-    const response = await fetch(`${config.deliveriesUrl}${id}/`, { credentials: "same-origin" });
-    if (!response.ok) return;
-    report = await response.json();
+    report = await fetchReport(`${config.deliveriesUrl}${id}/`);
   } catch {
     pollers.set(id, setTimeout(() => poll(id), POLL_MS * 3));
     return;
   }
   renderReport(item, report);
-  if (!report.finished) pollers.set(id, setTimeout(() => poll(id), POLL_MS));
+  if (!report.finished && !report.unavailable) {
+    pollers.set(id, setTimeout(() => poll(id), POLL_MS));
+  }
+}
+
+// Who is signed in: windows of one browser share the login cookie, so signing in elsewhere
+// changes who this page sends as. Read it again on every connection and when the window
+// comes back into focus, and say so when it changed.
+
+async function checkSignedInUser() {
+  let username;
+  try {
+    username = await fetchSignedInUser(config.whoamiUrl);
+  } catch {
+    return;
+  }
+  if (username === config.username) return;
+  config.username = username;
+  if (els.whoami) els.whoami.textContent = username ?? "nobody";
+  showNotice(
+    username
+      ? `This browser is now signed in as ${username} (from another window), so this page ` +
+          `sends as ${username}. For two users at once, use a second browser or a private window.`
+      : "You have been signed out in another window.",
+  );
 }
 
 function trackReport(id, snippet, roomName) {
@@ -207,6 +237,7 @@ const pendingSnippets = [];
 client.on("open", () => {
   setStatus("open", "connected");
   showNotice("");
+  checkSignedInUser();
   client.send("fetch_history");
   client.send("who_is_here");
 });
@@ -252,6 +283,11 @@ els.composer.addEventListener("submit", (event) => {
   client.send("chat_message", { message });
   els.input.value = "";
   els.input.focus();
+});
+
+window.addEventListener("focus", checkSignedInUser);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") checkSignedInUser();
 });
 
 loadReports();
