@@ -8,6 +8,9 @@ get_boto3_client")`` intercepts them all.
 
 from ..aws.factory import get_boto3_client, get_region_name
 from ..conf import MAX_MESSAGE_BYTES
+from . import signals  # noqa: F401  (connects the receivers)
+from .channels import ChannelPermission, ChannelPermissionRule
+from .credentials import hash_session_key, hash_user_auth
 from .gateways import ApiGateway, ApiGatewayAdditionalRoute
 from .reports import DeliveryBatch, DeliveryReport
 from .sessions import WebSocketSession, WebSocketSessionQuerySet
@@ -17,6 +20,8 @@ __all__ = [
     "MAX_MESSAGE_SIZE",
     "ApiGateway",
     "ApiGatewayAdditionalRoute",
+    "ChannelPermission",
+    "ChannelPermissionRule",
     "ConnectionRateLimit",
     "DeliveryBatch",
     "DeliveryReport",
@@ -25,6 +30,8 @@ __all__ = [
     "WebSocketToken",
     "get_boto3_client",
     "get_region_name",
+    "hash_session_key",
+    "hash_user_auth",
 ]
 
 MAX_MESSAGE_SIZE = MAX_MESSAGE_BYTES

@@ -20,6 +20,17 @@ API_NAME_RE = re.compile(r"^[ a-zA-Z0-9_-]+$")
 class ApiGateway(models.Model):
     """One API Gateway WebSocket API, and what AWS returned when it was created."""
 
+    class ProvisioningStatus(models.TextChoices):
+        """How far creating the gateway in AWS has come (4.x's values)."""
+
+        PENDING = "pending", "Pending"
+        CREATING = "creating", "Creating"
+        API_CREATED = "api_created", "API created"
+        ROUTES_CREATED = "routes_created", "Routes created"
+        DEPLOYED = "deployed", "Deployed"
+        DOMAIN_CREATED = "domain_created", "Custom domain created"
+        MAPPED = "mapped", "Custom domain mapped"
+
     api_name = models.CharField(max_length=255, unique=True)
     api_description = models.CharField(max_length=255, blank=True, default="")
     default_channel_name = models.CharField(
@@ -51,6 +62,19 @@ class ApiGateway(models.Model):
     api_mapping_id = models.CharField(max_length=128, blank=True, default="")
     api_created = models.BooleanField(default=False, editable=False)
     custom_domain_created = models.BooleanField(default=False, editable=False)
+    provisioning_status = models.CharField(
+        max_length=16,
+        choices=ProvisioningStatus.choices,
+        default=ProvisioningStatus.PENDING,
+        help_text="Follows api_created and custom_domain_created.",
+    )
+    last_error = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The last AWS error while provisioning or syncing, if any.",
+    )
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
@@ -71,7 +95,21 @@ class ApiGateway(models.Model):
         self.full_clean()
         if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
             self.target_base_endpoint += "/"
+        self._follow_provisioning_flags(kwargs)
         super().save(*args, **kwargs)
+
+    def _follow_provisioning_flags(self, save_kwargs: dict[str, Any]) -> None:
+        """Keep 4.x's ``provisioning_status`` in step with the two flags provisioning sets."""
+        status = self.ProvisioningStatus
+        if self.custom_domain_created:
+            self.provisioning_status = status.MAPPED
+        elif self.api_created and self.provisioning_status != status.DOMAIN_CREATED:
+            self.provisioning_status = status.DEPLOYED
+        update_fields = save_kwargs.get("update_fields")
+        if update_fields is not None and {"api_created", "custom_domain_created"} & set(
+            update_fields
+        ):
+            save_kwargs["update_fields"] = [*update_fields, "provisioning_status"]
 
     def clean(self) -> None:
         if self.domain_name and not DOMAIN_NAME_RE.match(self.domain_name):
@@ -110,6 +148,8 @@ class ApiGatewayAdditionalRoute(models.Model):
     route_key = models.CharField(max_length=64, db_index=True)
     integration_url = EndpointURLField()
     deployed = models.BooleanField(default=False, editable=False)
+    route_id = models.CharField(max_length=32, blank=True, default="", editable=False)
+    integration_id = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
