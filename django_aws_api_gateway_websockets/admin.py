@@ -1,4 +1,4 @@
-"""Admin pages for gateways, sessions, tokens, rate-limit rows and delivery reports."""
+"""Admin pages for gateways, sessions, channel rules, tokens, rate-limit rows and reports."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from django.utils.html import format_html
 from .models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,
+    ChannelPermission,
+    ChannelPermissionRule,
     ConnectionRateLimit,
     DeliveryBatch,
     DeliveryReport,
@@ -50,13 +52,14 @@ class ApiGatewayAdmin(admin.ModelAdmin):
         "default_channel_name",
         "api_id",
         "stage_name",
+        "provisioning_status",
         "api_created",
         "custom_domain_created",
         "created_on",
     ]
-    list_filter = ["api_created", "custom_domain_created"]
+    list_filter = ["provisioning_status", "api_created", "custom_domain_created"]
     date_hierarchy = "created_on"
-    readonly_fields = ["deployment_id", "api_created", "custom_domain_created"]
+    readonly_fields = ["deployment_id", "api_created", "custom_domain_created", "last_error"]
     inlines = [ApiGatewayAdditionalRouteInline]
     actions = ["create_api_gateway", "create_custom_domain"]
 
@@ -117,6 +120,8 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
     list_filter = ["connected", "api_gateway"]
     list_select_related = ["user", "api_gateway"]
     date_hierarchy = "created_on"
+    # Keyed hashes of credentials: of no use to read, so not shown.
+    exclude = ["session_key_hash", "auth_hash"]
     actions = ["send_test_message", "disconnect_sessions"]
 
     @admin.action(description="Send a test message")
@@ -163,14 +168,37 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
 
 @admin.register(WebSocketToken)
 class WebSocketTokenAdmin(ReadOnlyAdmin):
-    list_display = ["token_preview", "user", "session_key", "created_at", "used"]
+    list_display = ["token_preview", "user", "created_at", "used"]
     list_filter = ["used", "created_at"]
-    search_fields = ["user__username", "user__email", "session_key"]
+    search_fields = ["user__username", "user__email"]
+    # A keyed hash of the browser's session key: neither listed, searched nor shown.
+    exclude = ["session_key"]
     list_select_related = ["user"]
 
     @admin.display(description="token")
     def token_preview(self, obj: WebSocketToken) -> str:
         return str(obj)
+
+
+class ChannelPermissionRuleInline(admin.TabularInline):
+    model = ChannelPermissionRule
+    extra = 0
+    filter_horizontal = ["permissions"]
+
+
+@admin.register(ChannelPermission)
+class ChannelPermissionAdmin(admin.ModelAdmin):
+    list_display = ["channel_name", "access", "rules_summary", "updated_on"]
+    list_filter = ["access"]
+    search_fields = ["channel_name", "description"]
+    inlines = [ChannelPermissionRuleInline]
+
+    @admin.display(description="rules")
+    def rules_summary(self, obj: ChannelPermission) -> str:
+        """The rules, OR-ed; they only matter with the "permissions" access."""
+        if obj.access != ChannelPermission.Access.PERMISSIONS:
+            return "-"
+        return "  OR  ".join(str(rule) for rule in obj.rules.all()) or "(no rules: nobody)"
 
 
 @admin.register(ConnectionRateLimit)

@@ -12,7 +12,7 @@ CHANNEL_NAME_RE = r"^[a-zA-Z0-9_-]+$"
 
 
 class ChannelPermission(models.Model):
-    """Access to one channel. Channels without a row follow the view's ``ALLOW_UNLISTED_CHANNELS``."""
+    """Who may join one channel; channels without a row follow ``ALLOW_UNLISTED_CHANNELS``."""
 
     class Access(models.TextChoices):
         ALLOW_ALL = "allow_all", "Allow all"

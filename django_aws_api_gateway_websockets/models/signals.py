@@ -26,6 +26,8 @@ def close_sessions_on_logout(sender: Any, request: HttpRequest | None, **kwargs:
 
 
 @receiver(pre_delete, sender=ApiGateway, dispatch_uid="websockets-disconnect-deleted-gateway")
-def disconnect_sessions_of_deleted_gateway(sender: Any, instance: ApiGateway, **kwargs: Any) -> None:
+def disconnect_sessions_of_deleted_gateway(
+    sender: Any, instance: ApiGateway, **kwargs: Any
+) -> None:
     """A deleted gateway's connections are gone with it (the foreign key is then set null)."""
     instance.sessions.filter(connected=True).update(connected=False, updated_on=timezone.now())

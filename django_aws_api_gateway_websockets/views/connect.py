@@ -8,6 +8,7 @@ token is valid (``USE_WS_TOKEN``); the user may join the channel; the view's own
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -42,6 +43,8 @@ class ConnectMixin:
     api_gateway: ApiGateway | None
     websocket_session: WebSocketSession | None
     connection_id: str
+    connection_refusal: Callable[[HttpRequest, str], HttpResponse | None]
+    credential_hashes: Callable[[HttpRequest, Any], dict[str, str]]
 
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
         """Check and record a new connection; a non-2xx answer makes API Gateway refuse it."""
@@ -75,8 +78,9 @@ class ConnectMixin:
             if user is None:
                 return error("Invalid or expired token.", 403)
             request.user = user
-        if not self.has_channel_access(request, channel):
-            return error("Channel access denied.", 403)
+        refusal = self.connection_refusal(request, channel)
+        if refusal is not None:
+            return refusal
         ok, message = self._additional_connection_checks(request, *args, **kwargs)
         if not ok:
             if self.RATE_LIMIT_ENABLED:
@@ -90,6 +94,7 @@ class ConnectMixin:
                     channel_name=channel,
                     user=user,
                     api_gateway=self.api_gateway,
+                    **self.credential_hashes(request, user),
                 )
         except IntegrityError:
             return error("Connection id already registered.")
@@ -133,10 +138,6 @@ class ConnectMixin:
             and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH
             and re.match(self.CHANNEL_NAME_PATTERN, channel) is not None
         )
-
-    def has_channel_access(self, request: HttpRequest, channel: str) -> bool:
-        """Hook: may ``request.user`` join ``channel``? Everyone may, by default."""
-        return True
 
     def _additional_connection_checks(
         self, request: HttpRequest, *args: Any, **kwargs: Any

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import MAX_MESSAGE_BYTES, app_settings
 from ..models import ApiGateway, WebSocketSession
+from .compat import CompatibilityMixin
 from .connect import ConnectMixin
 from .responses import PostOnlyMixin, error, header_to_meta, missing_headers
 
@@ -27,7 +28,7 @@ Handler = Any
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class WebSocketView(ConnectMixin, PostOnlyMixin, View):
+class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
     """Base view for the events API Gateway forwards: ``connect``, ``disconnect`` and messages.
 
     Route it with a ``route`` slug, e.g. ``path("ws/<slug:route>", MyView.as_view())``.
@@ -62,11 +63,6 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     ]
     expected_useragent_prefix = "AmazonAPIGateway_"
 
-    # Methods of the view machinery that a client must never be able to call by name.
-    NEVER_HANDLERS: ClassVar[frozenset[str]] = frozenset(
-        {"connect", "disconnect", "dispatch", "setup", "options", "post", "as_view"}
-    )
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.body: dict[str, Any] = {}
@@ -76,7 +72,11 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
 
     @classmethod
     def allowed_handlers(cls) -> frozenset[str]:
-        """Explicit ``ALLOWED_HANDLERS``, else ``default`` plus the subclass's public methods."""
+        """Explicit ``ALLOWED_HANDLERS``, else ``default`` plus the subclass's public methods.
+
+        Never a name the base view defines (its machinery and hooks, overridden or not),
+        except ``BASE_HANDLERS``.
+        """
         if cls.ALLOWED_HANDLERS:
             names = set(cls.ALLOWED_HANDLERS)
         else:
@@ -90,7 +90,8 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
                     if callable(value) and not name.startswith("_")
                 )
         names.add("ping")
-        return frozenset(name for name in names if not name.startswith("_")) - cls.NEVER_HANDLERS
+        machinery = frozenset(dir(WebSocketView)) - cls.BASE_HANDLERS
+        return frozenset(name for name in names if not name.startswith("_")) - machinery
 
     # Dispatch
 
@@ -112,6 +113,9 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
             if route == "disconnect":
                 handler = self.disconnect
             else:
+                refusal = self.stale_session_refusal(request)
+                if refusal is not None:
+                    return refusal
                 handler_or_refusal = self.select_handler(request)
                 if isinstance(handler_or_refusal, HttpResponse):
                     return handler_or_refusal
@@ -127,14 +131,14 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
             request, [*self.required_headers, *self.additional_required_headers]
         )
         if missing:
-            return error(f"Missing headers: {', '.join(missing)}.")
+            return self.missing_headers(request, missing=missing)
         if not self.has_valid_gateway_secret(request):
-            return error("Invalid gateway secret.", 403)
+            return self.invalid_gateway_secret(request)
         api_id = request.headers["X-Amzn-Apigateway-Api-Id"]
         if self.aws_api_gateway_id and api_id != self.aws_api_gateway_id:
             return error("Unknown API Gateway.")
         if request.headers["User-Agent"] != f"{self.expected_useragent_prefix}{api_id}":
-            return error("Unexpected User-Agent.")
+            return self.invalid_useragent(request)
         self.connection_id = request.headers["Connectionid"]
         if not re.match(self.CONNECTION_ID_PATTERN, self.connection_id):
             return error("Malformed connection id.")
@@ -165,7 +169,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
             .first()
         )
         if session is None:
-            return error("Unknown connection id.")
+            return self.session_not_found(request)
         if session.api_gateway is None or session.api_gateway.api_id != api_id:
             return error("Unknown API Gateway.")
         self.websocket_session = session
@@ -177,7 +181,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     def select_handler(self, request: HttpRequest) -> Handler | HttpResponse:
         keys = (self.handler_selection_key, self.route_selection_key)
         if not any(key in self.body for key in keys):
-            return error(f"Body needs a {' or '.join(repr(k) for k in keys)} key.")
+            return self.handler_selection_key_missing(request)
         allowed = self.allowed_handlers()
         name = "default"
         for key in keys:
@@ -186,7 +190,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
                 name = candidate
                 break
         if not self.has_permissions(request, name):
-            return error("Permission denied.", 403)
+            return self.permission_denied(request)
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
             request_count=F("request_count") + 1
         )
@@ -199,7 +203,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
             response = handler(request, *args, **kwargs)
         except Exception as exc:
             logger.exception("Unexpected WebSocket exception in %s", handler.__name__)
-            if self.SEND_EXCEPTION_MAIL:
+            if self.SEND_EXCEPTION_MAIL and self.exception_mail_is_due(exc):
                 mail_admins("Unexpected Websocket Exception", str(exc), fail_silently=True)
             raise
         return response or JsonResponse({})
@@ -240,7 +244,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
         if not self.is_valid_channel_name(channel):
             return error("Invalid channel name.")
         if not self.has_channel_access(request, channel):
-            return error("Channel access denied.", 403)
+            return self.permission_denied(request)
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(channel_name=channel)
         self.websocket_session.channel_name = channel
         return JsonResponse({"type": "channel_changed", "channel": channel})
