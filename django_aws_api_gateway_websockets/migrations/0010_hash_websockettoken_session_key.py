@@ -4,7 +4,8 @@ from django.db import migrations, models
 def delete_tokens_holding_raw_session_keys(apps, schema_editor):
     # Tokens from before this migration hold a raw session key, which no longer matches the
     # stored hash; they live for a minute anyway. Deleting them also removes the credentials.
-    apps.get_model("django_aws_api_gateway_websockets", "WebSocketToken").objects.all().delete()
+    tokens = apps.get_model("django_aws_api_gateway_websockets", "WebSocketToken")
+    tokens.objects.using(schema_editor.connection.alias).all().delete()
 
 
 class Migration(migrations.Migration):
