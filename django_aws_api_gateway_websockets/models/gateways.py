@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from ..aws.factory import management_endpoint
-from ..fields import EndpointURLField
+from ..fields import EndpointURLField, validate_integration_host
 
 DOMAIN_NAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
@@ -112,12 +112,35 @@ class ApiGateway(models.Model):
             save_kwargs["update_fields"] = [*update_fields, "provisioning_status"]
 
     def clean(self) -> None:
+        validate_integration_host(self.target_base_endpoint, "target_base_endpoint")
         if self.domain_name and not DOMAIN_NAME_RE.match(self.domain_name):
             raise ValidationError({"domain_name": "Invalid domain name format"})
         if self.api_name and not API_NAME_RE.match(self.api_name):
             raise ValidationError(
                 {"api_name": "Use letters, digits, spaces, hyphens and underscores only"}
             )
+
+    @property
+    def is_deployed(self) -> bool:
+        return bool(self.api_created and self.api_id and self.deployment_id)
+
+    @property
+    def effective_provisioning_status(self) -> str:
+        """The status, for rows provisioned before the status was recorded: from the flags."""
+        status = self.ProvisioningStatus
+        if self.provisioning_status == status.PENDING and self.api_created:
+            return status.MAPPED if self.custom_domain_created else status.DEPLOYED
+        return self.provisioning_status
+
+    @property
+    def needs_api_creation(self) -> bool:
+        done = {self.ProvisioningStatus.DEPLOYED, self.ProvisioningStatus.DOMAIN_CREATED}
+        return self.effective_provisioning_status not in done | {self.ProvisioningStatus.MAPPED}
+
+    @property
+    def needs_custom_domain(self) -> bool:
+        ready = {self.ProvisioningStatus.DEPLOYED, self.ProvisioningStatus.DOMAIN_CREATED}
+        return self.effective_provisioning_status in ready
 
     @property
     def management_endpoint(self) -> str:
@@ -165,3 +188,6 @@ class ApiGatewayAdditionalRoute(models.Model):
             from ..aws import provisioning
 
             provisioning.create_additional_route(self)
+
+    def clean(self) -> None:
+        validate_integration_host(self.integration_url, "integration_url")

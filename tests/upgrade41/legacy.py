@@ -60,7 +60,7 @@ def legacy_package_dir() -> Path:
     """Where the 4.1.0 package's source files are installed."""
     code = f"import {PACKAGE}, os; print(os.path.dirname({PACKAGE}.__file__))"
     out = subprocess.run(
-        [legacy_python(), "-c", code],
+        [legacy_python(), "-I", "-c", code],
         check=True,
         capture_output=True,
         text=True,
