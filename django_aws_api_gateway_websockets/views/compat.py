@@ -36,6 +36,12 @@ class CompatibilityMixin:
     EXCEPTION_MAIL_INTERVAL = 60
     # The only names defined by the base view that a subclass may expose as handlers.
     BASE_HANDLERS: ClassVar[frozenset[str]] = frozenset({"default", "change_channel", "ping"})
+    # Names that are never handlers although the class does not define them: attributes set
+    # per request, and 4.x's view attributes this package dropped.
+    RESERVED_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {"api_gateway", "body", "connection_id", "websocket_session"}
+        | {"debug", "debug_log", "model", "CHECK_CONNECT_USERAGENT"}
+    )
 
     SEND_EXCEPTION_MAIL: bool
     route_selection_key: str

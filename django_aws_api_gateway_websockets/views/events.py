@@ -90,7 +90,7 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
                     if callable(value) and not name.startswith("_")
                 )
         names.add("ping")
-        machinery = frozenset(dir(WebSocketView)) - cls.BASE_HANDLERS
+        machinery = (frozenset(dir(WebSocketView)) | cls.RESERVED_NAMES) - cls.BASE_HANDLERS
         return frozenset(name for name in names if not name.startswith("_")) - machinery
 
     # Dispatch
