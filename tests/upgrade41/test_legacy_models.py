@@ -207,3 +207,24 @@ def test_the_mixins_put_route_and_channel_in_the_context(db):
     page.app_channel_override = "lobby"
     assert page.get_context_data()["channel_name"] == "lobby"
     assert Fixed().get_context_data()["api_gateway_route"] == route
+
+
+def test_migrating_only_this_app_before_celery_beat_installs_no_schedules(db):
+    # ``migrate django_aws_api_gateway_websockets`` on a 4.x database whose project has just
+    # added django_celery_beat: post_migrate fires for beat before its tables exist.
+    from unittest.mock import patch
+
+    from django.apps import apps
+    from django.db import connection
+    from django_celery_beat.models import PeriodicTask
+
+    from django_aws_api_gateway_websockets.apps import install_schedules_after_migrate
+
+    beat = apps.get_app_config("django_celery_beat")
+    PeriodicTask.objects.all().delete()
+    with patch.object(connection.introspection, "table_names", return_value=[]):
+        install_schedules_after_migrate(beat, using="default")
+    install_schedules_after_migrate(beat, using="other")
+    assert not PeriodicTask.objects.exists()
+    install_schedules_after_migrate(beat, using="default")
+    assert PeriodicTask.objects.exists()
