@@ -31,7 +31,8 @@ class ConnectMixin:
     RATE_LIMIT_MAX_ATTEMPTS = 0
     RATE_LIMIT_WINDOW_MINUTES = 0
     MAX_CHANNEL_NAME_LENGTH = 128
-    CHANNEL_NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"
+    # Compiled, as in 4.x (subclasses call its methods); a plain string works too.
+    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(r"^[a-zA-Z0-9_-]+$")
     required_connection_headers: ClassVar[list[str]] = [
         "Cookie",
         "Origin",

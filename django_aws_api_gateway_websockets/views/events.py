@@ -219,7 +219,10 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         return not needed or request.user.has_perms(needed)
 
     def has_any_permission(self, request: HttpRequest) -> bool:
-        return any(request.user.has_perm(p) for p in self.permissions_required)
+        """True if no permissions are required (as in 4.x), else if the user has one."""
+        return not self.permissions_required or any(
+            request.user.has_perm(p) for p in self.permissions_required
+        )
 
     def has_all_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(self.all_permissions_required)

@@ -256,3 +256,15 @@ def test_a_changed_login_closes_the_socket_on_its_next_message(
         {"error": "Unknown connection id."},
     )
     assert not WebSocketSession.objects.get(connection_id="conn-a").connected
+
+
+def test_4_1_0_helpers_a_subclass_may_call(rf, websocket_user):
+    view = GuardedView()
+    request = rf.post("/")
+    request.user = websocket_user
+    assert GuardedView.CHANNEL_NAME_PATTERN.match("room-1")
+    assert not view.has_any_permission(request)  # needs auth.view_user
+    assert EchoView().has_any_permission(request)  # nothing required: allowed, as in 4.1.0
+    assert EchoView().has_all_permission(request)
+    assert view.get_channel_permission("nowhere") is None
+    assert view.route_selection_key_missing(request).status_code == 400
