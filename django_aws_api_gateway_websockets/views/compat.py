@@ -43,7 +43,6 @@ class CompatibilityMixin:
         | {"debug", "debug_log", "model", "CHECK_CONNECT_USERAGENT"}
     )
 
-    SEND_EXCEPTION_MAIL: bool
     route_selection_key: str
     handler_selection_key: str
     websocket_session: WebSocketSession | None
