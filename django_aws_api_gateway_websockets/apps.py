@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig, apps
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import post_migrate
 
 
@@ -18,9 +19,18 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
             post_migrate.connect(install_schedules_after_migrate, dispatch_uid=self.name)
 
 
-def install_schedules_after_migrate(sender: AppConfig, **kwargs: Any) -> None:
-    # post_migrate fires once per app; by django_celery_beat's turn its tables exist.
-    if sender.name == "django_celery_beat":
-        from .schedules import install_default_schedules
+def install_schedules_after_migrate(
+    sender: AppConfig, using: str = DEFAULT_DB_ALIAS, **kwargs: Any
+) -> None:
+    # post_migrate fires once per installed app after every migrate, even one that migrated
+    # only other apps (``migrate django_aws_api_gateway_websockets``, as when upgrading from
+    # 4.x): install only once django_celery_beat's tables exist on the default database.
+    if sender.name != "django_celery_beat" or using != DEFAULT_DB_ALIAS:
+        return
+    from django_celery_beat.models import PeriodicTask
 
-        install_default_schedules()
+    if PeriodicTask._meta.db_table not in connections[using].introspection.table_names():
+        return
+    from .schedules import install_default_schedules
+
+    install_default_schedules()

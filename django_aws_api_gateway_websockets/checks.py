@@ -88,6 +88,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E007",
             )
         )
+    hosts = app_settings.allowed_integration_hosts
+    if hosts is not None and not all(
+        isinstance(h, str) and h for h in (hosts if isinstance(hosts, list | tuple) else [hosts])
+    ):
+        errors.append(
+            Error(
+                "WEBSOCKETS['allowed_integration_hosts'] must be a host name or a list of them.",
+                id=f"{ID}.E008",
+            )
+        )
     if not app_settings.aws_region:
         errors.append(
             Warning(

@@ -7,6 +7,7 @@ here. Settings are read on each access, so ``override_settings`` and pytest-djan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
@@ -21,11 +22,19 @@ DELIVERY_QUEUE = "websockets.delivery"
 MAINTENANCE_QUEUE = "websockets.maintenance"
 
 
-class Setting(Generic[T]):
-    """One key of ``settings.WEBSOCKETS`` and its default."""
+# The header 4.x's integrations carry the secret in (its ``gateway_secret`` key).
+LEGACY_SECRET_HEADER = "X-Ws-Gateway-Secret"
 
-    def __init__(self, default: T) -> None:
+
+class Setting(Generic[T]):
+    """One key of ``settings.WEBSOCKETS`` and its default.
+
+    ``legacy`` names a 4.x key this one is derived from when only that key is given, and how.
+    """
+
+    def __init__(self, default: T, legacy: tuple[str, Callable[[Any], T]] | None = None) -> None:
         self.default = default
+        self.legacy = legacy
         self.key = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -40,7 +49,17 @@ class Setting(Generic[T]):
     def __get__(self, instance: AppSettings | None, owner: type) -> T | Setting[T]:
         if instance is None:
             return self
-        return instance.user_settings.get(self.key, self.default)
+        given = instance.user_settings
+        if self.key in given:
+            return given[self.key]
+        if self.legacy and self.legacy[0] in given:
+            key, derive = self.legacy
+            return derive(given[key])
+        return self.default
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 class AppSettings:
@@ -52,9 +71,15 @@ class AppSettings:
     # Connection rate limiting
     rate_limit_max_attempts = Setting(20)
     rate_limit_window_minutes = Setting(5)
-    # A shared secret API Gateway adds to every integration request
-    gateway_secret_header = Setting("X-Gateway-Secret")
-    gateway_secrets: Setting[list[str]] = Setting([])
+    # A shared secret API Gateway adds to every integration request. 4.x's single key,
+    # ``gateway_secret`` (a secret or a list), stands for both when they are not given.
+    gateway_secret_header = Setting(
+        "X-Gateway-Secret", legacy=("gateway_secret", lambda _: LEGACY_SECRET_HEADER)
+    )
+    gateway_secrets: Setting[list[str]] = Setting([], legacy=("gateway_secret", _as_list))
+    gateway_secret: Setting[str | list[str] | None] = Setting(None)
+    # Hosts integrations may point at (4.x): None for any; "*.example.com" for subdomains
+    allowed_integration_hosts: Setting[str | list[str] | None] = Setting(None)
     # Headers every integration maps from API Gateway's context (context.apiId and
     # context.identity.sourceIp; aws/integrations.py), so no client can set them
     api_id_header = Setting("X-Gateway-Api-Id")
@@ -116,3 +141,26 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def integration_hosts() -> list[str] | None:
+    """``allowed_integration_hosts`` as lower-case host patterns; None when any host will do."""
+    hosts = app_settings.allowed_integration_hosts
+    if hosts is None:
+        return None
+    return [str(host).strip().lower() for host in _as_list(hosts)]
+
+
+# 4.x's readers, for code written against them.
+
+
+def get_setting(name: str) -> Any:
+    return getattr(app_settings, name)
+
+
+get_boolean_setting = get_setting
+get_allowed_integration_hosts = integration_hosts
+
+
+def get_websockets_config() -> dict[str, Any]:
+    return app_settings.user_settings

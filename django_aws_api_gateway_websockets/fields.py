@@ -1,4 +1,4 @@
-"""A URL field for integration targets, where single-label hosts are normal."""
+"""A URL field for integration targets, where single-label hosts are normal, and host rules."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+
+from .conf import integration_hosts
 
 _validate_url = URLValidator(schemes=["http", "https"])
 
@@ -23,6 +26,29 @@ def validate_endpoint_url(value: str) -> None:
         # Give the host a dotted form so the stock validator checks everything else.
         value = parts._replace(netloc=parts.netloc.replace(host, f"{host}.internal", 1)).geturl()
     _validate_url(value)
+
+
+def host_is_allowed(host: str, patterns: list[str]) -> bool:
+    """``host`` equals a pattern, or is a subdomain of a ``*.domain`` pattern."""
+    host = host.lower()
+    return any(
+        host.endswith(pattern[1:]) if pattern.startswith("*.") else host == pattern
+        for pattern in patterns
+    )
+
+
+def validate_integration_host(url: str | None, field: str) -> None:
+    """Refuse an integration URL whose host ``allowed_integration_hosts`` does not list.
+
+    API Gateway forwards every event, with the gateway secret, to these URLs: the setting
+    keeps an admin user from pointing them elsewhere.
+    """
+    patterns = integration_hosts()
+    if patterns is None or not url:
+        return
+    if not host_is_allowed(urlsplit(url).hostname or "", patterns):
+        message = "This host is not in WEBSOCKETS['allowed_integration_hosts']."
+        raise ValidationError({field: message})
 
 
 class EndpointURLFormField(forms.URLField):

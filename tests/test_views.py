@@ -13,6 +13,7 @@ from django_aws_api_gateway_websockets.models import (
     ConnectionRateLimit,
     WebSocketSession,
     WebSocketToken,
+    hash_session_key,
 )
 from django_aws_api_gateway_websockets.testing import (
     api_gateway_connect_headers,
@@ -423,11 +424,13 @@ def test_token_requires_login(client):
     assert (response.status_code, response.json()) == (403, {"error": "Authentication required."})
 
 
-def test_token_is_bound_to_the_session(client, websocket_user):
+def test_token_is_bound_to_the_session_by_a_keyed_hash(client, websocket_user):
     client.force_login(websocket_user)
     token = client.post("/api/ws-token/").json()["token"]
     stored = WebSocketToken.objects.get(token=token)
-    assert stored.session_key == client.session.session_key
+    # The session key is a login credential: only its keyed hash is stored.
+    assert stored.session_key == hash_session_key(client.session.session_key)
+    assert client.session.session_key not in stored.session_key
     assert len(token) == 64
 
 

@@ -8,23 +8,34 @@ get_boto3_client")`` intercepts them all.
 
 from ..aws.factory import get_boto3_client, get_region_name
 from ..conf import MAX_MESSAGE_BYTES
+from ..fields import validate_integration_host
+from .channels import ChannelPermission, ChannelPermissionRule
+from .credentials import hash_session_key, hash_user_auth
 from .gateways import ApiGateway, ApiGatewayAdditionalRoute
 from .reports import DeliveryBatch, DeliveryReport
 from .sessions import WebSocketSession, WebSocketSessionQuerySet
+from .signals import close_sessions_on_logout, disconnect_sessions_of_deleted_gateway
 from .tokens import ConnectionRateLimit, WebSocketToken
 
 __all__ = [
     "MAX_MESSAGE_SIZE",
     "ApiGateway",
     "ApiGatewayAdditionalRoute",
+    "ChannelPermission",
+    "ChannelPermissionRule",
     "ConnectionRateLimit",
     "DeliveryBatch",
     "DeliveryReport",
     "WebSocketSession",
     "WebSocketSessionQuerySet",
     "WebSocketToken",
+    "close_sessions_on_logout",
+    "disconnect_sessions_of_deleted_gateway",
     "get_boto3_client",
     "get_region_name",
+    "hash_session_key",
+    "hash_user_auth",
+    "validate_integration_host",
 ]
 
 MAX_MESSAGE_SIZE = MAX_MESSAGE_BYTES

@@ -10,7 +10,7 @@ from django.db import models, transaction
 
 from ..aws.factory import management_endpoint
 from ..conf import app_settings
-from ..fields import EndpointURLField
+from ..fields import EndpointURLField, validate_integration_host
 
 DOMAIN_NAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
@@ -64,6 +64,17 @@ class SyncedModel(models.Model):
 class ApiGateway(SyncedModel):
     """One API Gateway WebSocket API, and what AWS returned when it was created."""
 
+    class ProvisioningStatus(models.TextChoices):
+        """How far creating the gateway in AWS has come (4.x's values)."""
+
+        PENDING = "pending", "Pending"
+        CREATING = "creating", "Creating"
+        API_CREATED = "api_created", "API created"
+        ROUTES_CREATED = "routes_created", "Routes created"
+        DEPLOYED = "deployed", "Deployed"
+        DOMAIN_CREATED = "domain_created", "Custom domain created"
+        MAPPED = "mapped", "Custom domain mapped"
+
     api_name = models.CharField(max_length=255, unique=True)
     api_description = models.CharField(max_length=255, blank=True, default="")
     default_channel_name = models.CharField(
@@ -109,6 +120,19 @@ class ApiGateway(SyncedModel):
         help_text="The secret before the last rotation, accepted until every integration "
         "sends the new one.",
     )
+    provisioning_status = models.CharField(
+        max_length=16,
+        choices=ProvisioningStatus.choices,
+        default=ProvisioningStatus.PENDING,
+        help_text="Follows api_created and custom_domain_created.",
+    )
+    last_error = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The last AWS error while provisioning or syncing, if any.",
+    )
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
@@ -139,6 +163,7 @@ class ApiGateway(SyncedModel):
             self.full_clean()
         if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
             self.target_base_endpoint += "/"
+        self._follow_provisioning_flags(kwargs)
         super().save(*args, **kwargs)
         if not full_save:
             return
@@ -146,7 +171,21 @@ class ApiGateway(SyncedModel):
         if changed and self.is_deployed and push_enabled(push_to_aws):
             transaction.on_commit(lambda: self.sync_to_aws(fields=list(changed)))
 
+    def _follow_provisioning_flags(self, save_kwargs: dict[str, Any]) -> None:
+        """Keep 4.x's ``provisioning_status`` in step with the two flags provisioning sets."""
+        status = self.ProvisioningStatus
+        if self.custom_domain_created:
+            self.provisioning_status = status.MAPPED
+        elif self.api_created and self.provisioning_status != status.DOMAIN_CREATED:
+            self.provisioning_status = status.DEPLOYED
+        update_fields = save_kwargs.get("update_fields")
+        if update_fields is not None and {"api_created", "custom_domain_created"} & set(
+            update_fields
+        ):
+            save_kwargs["update_fields"] = [*update_fields, "provisioning_status"]
+
     def clean(self) -> None:
+        validate_integration_host(self.target_base_endpoint, "target_base_endpoint")
         if self.domain_name and not DOMAIN_NAME_RE.match(self.domain_name):
             raise ValidationError({"domain_name": "Invalid domain name format"})
         if self.api_name and not API_NAME_RE.match(self.api_name):
@@ -158,6 +197,24 @@ class ApiGateway(SyncedModel):
     def is_deployed(self) -> bool:
         """The API exists in AWS and has been deployed (records made by hand have no deployment)."""
         return bool(self.api_created and self.api_id and self.deployment_id)
+
+    @property
+    def effective_provisioning_status(self) -> str:
+        """The status, for rows provisioned before the status was recorded: from the flags."""
+        status = self.ProvisioningStatus
+        if self.provisioning_status == status.PENDING and self.api_created:
+            return status.MAPPED if self.custom_domain_created else status.DEPLOYED
+        return self.provisioning_status
+
+    @property
+    def needs_api_creation(self) -> bool:
+        done = {self.ProvisioningStatus.DEPLOYED, self.ProvisioningStatus.DOMAIN_CREATED}
+        return self.effective_provisioning_status not in done | {self.ProvisioningStatus.MAPPED}
+
+    @property
+    def needs_custom_domain(self) -> bool:
+        ready = {self.ProvisioningStatus.DEPLOYED, self.ProvisioningStatus.DOMAIN_CREATED}
+        return self.effective_provisioning_status in ready
 
     @property
     def management_endpoint(self) -> str:
@@ -215,6 +272,8 @@ class ApiGatewayAdditionalRoute(SyncedModel):
         default=True,
         help_text="Send the handler's reply back to the client (an API Gateway route response).",
     )
+    route_id = models.CharField(max_length=32, blank=True, default="", editable=False)
+    integration_id = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
@@ -252,3 +311,6 @@ class ApiGatewayAdditionalRoute(SyncedModel):
                     provisioning.provision_route(self, previous_route_key=previous_key)
 
             transaction.on_commit(push)
+
+    def clean(self) -> None:
+        validate_integration_host(self.integration_url, "integration_url")

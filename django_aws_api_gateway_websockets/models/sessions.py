@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.crypto import constant_time_compare
 
+from .credentials import hash_user_auth
 from .gateways import ApiGateway
 from .selections import Selection, apply, from_queryset, structured
 
@@ -32,8 +34,12 @@ class WebSocketSessionQuerySet(models.QuerySet):
         """The connected sessions ``selection`` stands for, unordered."""
         return apply(selection, self.all()).filter(connected=True)
 
-    def send_message(self, data: Any) -> DeliveryReport:
-        """Queue ``data`` for every connected session of this queryset; return its report."""
+    def send_message(self, data: Any, max_workers: int | None = None) -> DeliveryReport:
+        """Queue ``data`` for every connected session of this queryset; return its report.
+
+        ``max_workers`` is accepted for 4.x callers and has no effect: the posting threads
+        belong to the workers (``WEBSOCKETS["delivery_concurrency"]``), not to the caller.
+        """
         return send(data, from_queryset(self))
 
     def send_to_channel(
@@ -84,6 +90,19 @@ class WebSocketSession(models.Model):
         related_name="sessions",
     )
     request_count = models.PositiveBigIntegerField(default=1)
+    session_key_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="Keyed hash of the Django session that connected: logging out closes it.",
+    )
+    auth_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Keyed hash of the user's login: a password change closes the connection.",
+    )
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
@@ -104,6 +123,19 @@ class WebSocketSession(models.Model):
     def send_message(self, data: Any) -> DeliveryReport:
         """Queue ``data`` for this connection; return its delivery report."""
         return WebSocketSession.objects.all()._send_structured(data, {"pk": self.pk}, None)
+
+    def login_still_holds(self) -> bool:
+        """False once the user was deactivated or changed their password since connecting.
+
+        Sessions recorded without an ``auth_hash`` (anonymous, or before 4.x stored one)
+        are only checked for ``is_active``.
+        """
+        user = self.user
+        if user is None:
+            return True
+        if not user.is_active:
+            return False
+        return not self.auth_hash or constant_time_compare(self.auth_hash, hash_user_auth(user))
 
     def disconnect(self) -> None:
         """Ask API Gateway to close the connection and mark the session disconnected."""

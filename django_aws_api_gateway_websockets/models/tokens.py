@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import app_settings
+from .credentials import hash_session_key
 from .deletion import delete_in_batches
 
 if TYPE_CHECKING:
@@ -19,13 +21,23 @@ if TYPE_CHECKING:
 
 
 class WebSocketToken(models.Model):
-    """A single-use token that lets a logged-in browser open one connection."""
+    """A single-use token that lets a logged-in browser open one connection.
 
-    token = models.CharField(max_length=64, unique=True)
+    ``session_key`` holds a keyed hash of the Django session key (see ``credentials``), never
+    the key itself.
+    """
+
+    token = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(r"^[a-f0-9]{64}$", "Invalid token format")],
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="websocket_tokens"
     )
-    session_key = models.CharField(max_length=40, db_index=True)
+    session_key = models.CharField(
+        max_length=64, db_index=True, help_text="Keyed hash of the Django session key."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     used = models.BooleanField(default=False)
 
@@ -38,7 +50,9 @@ class WebSocketToken(models.Model):
 
     @classmethod
     def generate_token(cls, user: AbstractBaseUser, session_key: str) -> WebSocketToken:
-        return cls.objects.create(user=user, session_key=session_key, token=secrets.token_hex(32))
+        return cls.objects.create(
+            user=user, session_key=hash_session_key(session_key), token=secrets.token_hex(32)
+        )
 
     @classmethod
     def validate_and_consume(
@@ -54,7 +68,7 @@ class WebSocketToken(models.Model):
             max_age_seconds = app_settings.token_expiry_seconds
         fresh = cls.objects.filter(
             token=token_value,
-            session_key=session_key,
+            session_key=hash_session_key(session_key),
             used=False,
             created_at__gte=timezone.now() - timedelta(seconds=max_age_seconds),
         )

@@ -10,6 +10,7 @@ checks. Every refusal after the rate limit counts as a failed attempt towards it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -32,7 +33,8 @@ class ConnectMixin:
     RATE_LIMIT_MAX_ATTEMPTS = 0
     RATE_LIMIT_WINDOW_MINUTES = 0
     MAX_CHANNEL_NAME_LENGTH = 128
-    CHANNEL_NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"
+    # Compiled, as in 4.x (subclasses call its methods); a plain string works too.
+    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(r"^[a-zA-Z0-9_-]+$")
     # Off: API Gateway forwards the browser's own User-Agent on $connect, so the check would
     # refuse every browser. Turn it on only for an API that sends its own.
     CHECK_CONNECT_USERAGENT = False
@@ -47,6 +49,10 @@ class ConnectMixin:
     api_gateway: ApiGateway | None
     websocket_session: WebSocketSession | None
     connection_id: str
+    connection_refusal: Callable[[HttpRequest, str], HttpResponse | None]
+    credential_hashes: Callable[[HttpRequest, Any], dict[str, str]]
+    missing_headers: Callable[..., HttpResponse]
+    invalid_useragent: Callable[..., HttpResponse]
 
     def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
         """Check and record a new connection; a non-2xx answer makes API Gateway refuse it."""
@@ -74,6 +80,7 @@ class ConnectMixin:
                     channel_name=channel_or_refusal,
                     user=user,
                     api_gateway=self.api_gateway,
+                    **self.credential_hashes(request, user),
                 )
         except IntegrityError:
             return error("Connection id already registered.")
@@ -84,11 +91,11 @@ class ConnectMixin:
         """The channel the connection joins, or the refusal; sets ``request.user`` from a token."""
         missing = missing_headers(request, self.required_connection_headers)
         if missing:
-            return error(f"Missing headers: {', '.join(missing)}.")
+            return self.missing_headers(request, missing=missing)
         if self.CHECK_CONNECT_USERAGENT and request.headers.get("User-Agent") != (
             f"{self.expected_useragent_prefix}{request_api_id(request)}"
         ):
-            return error("Unexpected User-Agent.")
+            return self.invalid_useragent(request)
         if not self.is_origin_allowed(request, request.headers["Origin"]):
             return error("Origin not allowed.", 403)
         channel = self.get_channel_name(request)
@@ -102,8 +109,9 @@ class ConnectMixin:
             if user is None:
                 return error("Invalid or expired token.", 403)
             request.user = user
-        if not self.has_channel_access(request, channel):
-            return error("Channel access denied.", 403)
+        refusal = self.connection_refusal(request, channel)
+        if refusal is not None:
+            return refusal
         ok, message = self._additional_connection_checks(request, *args, **kwargs)
         if not ok:
             return error(message or "Connection refused.", 403)
@@ -147,10 +155,6 @@ class ConnectMixin:
             and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH
             and re.match(self.CHANNEL_NAME_PATTERN, channel) is not None
         )
-
-    def has_channel_access(self, request: HttpRequest, channel: str) -> bool:
-        """Hook: may ``request.user`` join ``channel``? Everyone may, by default."""
-        return True
 
     def _additional_connection_checks(
         self, request: HttpRequest, *args: Any, **kwargs: Any

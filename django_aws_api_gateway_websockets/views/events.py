@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ..conf import MAX_MESSAGE_BYTES
 from ..models import ApiGateway, WebSocketSession
 from .body import BodyError, parse_json_object
+from .compat import CompatibilityMixin
 from .connect import ConnectMixin
 from .origin import api_id_header_names, has_valid_secret, request_api_id
 from .responses import PostOnlyMixin, error, missing_headers
@@ -27,7 +28,7 @@ Handler = Any
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class WebSocketView(ConnectMixin, PostOnlyMixin, View):
+class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
     """Base view for the events API Gateway forwards: ``connect``, ``disconnect`` and messages.
 
     Route it with a ``route`` slug, e.g. ``path("ws/<slug:route>", MyView.as_view())``.
@@ -54,11 +55,6 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     required_headers: ClassVar[list[str]] = ["Connectionid"]
     additional_required_headers: ClassVar[list[str]] = []
 
-    # Methods of the view machinery that a client must never be able to call by name.
-    NEVER_HANDLERS: ClassVar[frozenset[str]] = frozenset(
-        {"connect", "disconnect", "dispatch", "setup", "options", "post", "as_view"}
-    )
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.body: dict[str, Any] = {}
@@ -68,7 +64,11 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
 
     @classmethod
     def allowed_handlers(cls) -> frozenset[str]:
-        """Explicit ``ALLOWED_HANDLERS``, else ``default`` plus the subclass's public methods."""
+        """Explicit ``ALLOWED_HANDLERS``, else ``default`` plus the subclass's public methods.
+
+        Never a name the base view defines (its machinery and hooks, overridden or not),
+        except ``BASE_HANDLERS``.
+        """
         if cls.ALLOWED_HANDLERS:
             names = set(cls.ALLOWED_HANDLERS)
         else:
@@ -82,7 +82,8 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
                     if callable(value) and not name.startswith("_")
                 )
         names.add("ping")
-        return frozenset(name for name in names if not name.startswith("_")) - cls.NEVER_HANDLERS
+        machinery = (frozenset(dir(WebSocketView)) | cls.RESERVED_NAMES) - cls.BASE_HANDLERS
+        return frozenset(name for name in names if not name.startswith("_")) - machinery
 
     # Dispatch
 
@@ -104,8 +105,9 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
         if route == "disconnect":
             # API Gateway sends no body with $disconnect: there is nothing to parse.
             return self.call_handler(self.disconnect, request, *args, **kwargs)
-        if not self.websocket_session.connected:
-            return error("Connection is closed.", 410)
+        refusal = self.stale_session_refusal(request)
+        if refusal is not None:
+            return refusal
         refusal = self.parse_body(request)
         if refusal is not None:
             return refusal
@@ -126,7 +128,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
         if not api_id:
             missing.append(api_id_header_names()[0])
         if missing:
-            return error(f"Missing headers: {', '.join(missing)}.")
+            return self.missing_headers(request, missing=missing)
         if self.aws_api_gateway_id and api_id != self.aws_api_gateway_id:
             return error("Unknown API Gateway.")
         self.connection_id = request.headers["Connectionid"]
@@ -146,7 +148,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
         """``$connect``: the gateway named by the request, holding an accepted secret."""
         self.api_gateway = ApiGateway.objects.filter(api_id=request_api_id(request)).first()
         if not has_valid_secret(request, self.api_gateway):
-            return error("Invalid gateway secret.", 403)
+            return self.invalid_gateway_secret(request)
         if self.api_gateway is None:
             return error("Unknown API Gateway.")
         return None
@@ -167,10 +169,10 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
         if session is None:
             named = ApiGateway.objects.filter(api_id=api_id).first()
             if not has_valid_secret(request, named):
-                return error("Invalid gateway secret.", 403)
-            return error("Unknown connection id.")
+                return self.invalid_gateway_secret(request)
+            return self.session_not_found(request)
         if not has_valid_secret(request, session.api_gateway):
-            return error("Invalid gateway secret.", 403)
+            return self.invalid_gateway_secret(request)
         if session.api_gateway is None or session.api_gateway.api_id != api_id:
             return error("Unknown API Gateway.")
         self.websocket_session = session
@@ -182,7 +184,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
     def select_handler(self, request: HttpRequest) -> Handler | HttpResponse:
         keys = (self.handler_selection_key, self.route_selection_key)
         if not any(key in self.body for key in keys):
-            return error(f"Body needs a {' or '.join(repr(k) for k in keys)} key.")
+            return self.handler_selection_key_missing(request)
         allowed = self.allowed_handlers()
         name = "default"
         for key in keys:
@@ -191,7 +193,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
                 name = candidate
                 break
         if not self.has_permissions(request, name):
-            return error("Permission denied.", 403)
+            return self.permission_denied(request)
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
             request_count=F("request_count") + 1
         )
@@ -204,7 +206,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
             response = handler(request, *args, **kwargs)
         except Exception as exc:
             logger.exception("Unexpected WebSocket exception in %s", handler.__name__)
-            if self.SEND_EXCEPTION_MAIL:
+            if self.SEND_EXCEPTION_MAIL and self.exception_mail_is_due(exc):
                 mail_admins("Unexpected Websocket Exception", str(exc), fail_silently=True)
             raise
         return response or JsonResponse({})
@@ -220,7 +222,10 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
         return not needed or request.user.has_perms(needed)
 
     def has_any_permission(self, request: HttpRequest) -> bool:
-        return any(request.user.has_perm(p) for p in self.permissions_required)
+        """True if no permissions are required (as in 4.x), else if the user has one."""
+        return not self.permissions_required or any(
+            request.user.has_perm(p) for p in self.permissions_required
+        )
 
     def has_all_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(self.all_permissions_required)
@@ -245,7 +250,7 @@ class WebSocketView(ConnectMixin, PostOnlyMixin, View):
         if not self.is_valid_channel_name(channel):
             return error("Invalid channel name.")
         if not self.has_channel_access(request, channel):
-            return error("Channel access denied.", 403)
+            return self.permission_denied(request)
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(channel_name=channel)
         self.websocket_session.channel_name = channel
         return JsonResponse({"type": "channel_changed", "channel": channel})

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_aws_api_gateway_websockets', '0001_initial'),
+        ('django_aws_api_gateway_websockets', '0016_deliveryreport_deliverybatch'),
         ('websockets', '0001_initial'),
     ]
 

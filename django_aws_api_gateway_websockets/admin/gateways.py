@@ -1,4 +1,4 @@
-"""Admin pages for gateways, sessions, tokens, rate-limit rows and delivery reports."""
+"""Admin pages for gateways and their routes, with the AWS actions."""
 
 from __future__ import annotations
 
@@ -10,41 +10,16 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.html import format_html
 
-from .aws.remote import ApiGatewaySyncError
-from .aws.sync import check
-from .models import (
+from ..aws.remote import ApiGatewaySyncError
+from ..aws.sync import check
+from ..models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,
-    ConnectionRateLimit,
-    DeliveryBatch,
-    DeliveryReport,
-    WebSocketSession,
-    WebSocketToken,
 )
-from .models.gateways import push_enabled
+from ..models.gateways import push_enabled
 
 logger = logging.getLogger(__name__)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the system itself: viewable only.
-
-    Cleanup removes them on its schedule; deleting one by hand (a report under delivery, a
-    token in use) would only confuse the work that owns it.
-    """
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ApiGatewayAdditionalRouteInline(admin.TabularInline):
@@ -62,13 +37,14 @@ class ApiGatewayAdmin(admin.ModelAdmin):
         "default_channel_name",
         "api_id",
         "stage_name",
+        "provisioning_status",
         "api_created",
         "custom_domain_created",
         "created_on",
     ]
-    list_filter = ["api_created", "custom_domain_created"]
+    list_filter = ["provisioning_status", "api_created", "custom_domain_created"]
     date_hierarchy = "created_on"
-    readonly_fields = ["deployment_id", "api_created", "custom_domain_created"]
+    readonly_fields = ["deployment_id", "api_created", "custom_domain_created", "last_error"]
     inlines = [ApiGatewayAdditionalRouteInline]
     actions = [
         "create_api_gateway",
@@ -219,166 +195,3 @@ class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: ApiGatewayAdditionalRoute, form: Any, change: bool
     ) -> None:
         save_route(self, request, obj)
-
-
-@admin.register(WebSocketSession)
-class WebSocketSessionAdmin(admin.ModelAdmin):
-    search_fields = ["connection_id", "channel_name"]
-    raw_id_fields = ["user"]
-    list_display = [
-        "connection_id",
-        "channel_name",
-        "api_gateway",
-        "user",
-        "connected",
-        "request_count",
-        "created_on",
-        "updated_on",
-    ]
-    list_filter = ["connected", "api_gateway"]
-    list_select_related = ["user", "api_gateway"]
-    date_hierarchy = "created_on"
-    actions = ["send_test_message", "disconnect_sessions"]
-
-    @admin.action(description="Send a test message")
-    def send_test_message(self, request: HttpRequest, queryset: QuerySet[WebSocketSession]) -> None:
-        report = queryset.send_message(
-            {
-                "type": "test",
-                "message": f"Test message from {request.user} at {timezone.now():%H:%M:%S}",
-            }
-        )
-        self.message_user(
-            request,
-            format_html(
-                'Test message queued for the connected sessions selected; see its <a href="{}">'
-                "delivery report</a>.",
-                reverse(
-                    "admin:django_aws_api_gateway_websockets_deliveryreport_change",
-                    args=[report.pk],
-                ),
-            ),
-            messages.SUCCESS,
-        )
-
-    @admin.action(description="Disconnect (close the WebSocket)")
-    def disconnect_sessions(
-        self, request: HttpRequest, queryset: QuerySet[WebSocketSession]
-    ) -> None:
-        closed = failed = 0
-        for session in queryset.filter(connected=True).select_related("api_gateway"):
-            try:
-                session.disconnect()
-            except Exception as exc:
-                failed += 1
-                logger.exception("Disconnecting %s failed", session.connection_id)
-                self.message_user(request, f"{session}: disconnect failed ({exc}).", messages.ERROR)
-            else:
-                closed += 1
-        self.message_user(
-            request,
-            f"{closed} session(s) disconnected, {failed} failed.",
-            messages.SUCCESS if not failed else messages.WARNING,
-        )
-
-
-@admin.register(WebSocketToken)
-class WebSocketTokenAdmin(ReadOnlyAdmin):
-    list_display = ["token_preview", "user", "session_key", "created_at", "used"]
-    list_filter = ["used", "created_at"]
-    search_fields = ["user__username", "user__email", "session_key"]
-    list_select_related = ["user"]
-
-    @admin.display(description="token")
-    def token_preview(self, obj: WebSocketToken) -> str:
-        return str(obj)
-
-
-@admin.register(ConnectionRateLimit)
-class ConnectionRateLimitAdmin(ReadOnlyAdmin):
-    list_display = ["ip_address", "user", "attempt_time", "successful"]
-    list_filter = ["successful", "attempt_time"]
-    search_fields = ["ip_address", "user__username", "user__email"]
-    list_select_related = ["user"]
-    date_hierarchy = "attempt_time"
-
-
-class DeliveryBatchInline(admin.TabularInline):
-    model = DeliveryBatch
-    fields = ["attempt", "done", "delivered", "gone", "failed", "recipients", "updated_on"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="recipients")
-    def recipients(self, obj: DeliveryBatch) -> int:
-        return len(obj.session_ids)
-
-
-def count_column(name: str) -> Any:
-    """A list column of the count ``name``, with thousands separators, on one line."""
-
-    @admin.display(description=name, ordering=name)
-    def column(obj: DeliveryReport) -> str:
-        return format_html(NOWRAP, f"{getattr(obj, name):,}")
-
-    return column
-
-
-NOWRAP = '<span style="white-space: nowrap">{}</span>'
-
-
-@admin.register(DeliveryReport)
-class DeliveryReportAdmin(ReadOnlyAdmin):
-    COUNTS = ["recipients", "delivered", "gone", "failed", "retried"]
-    # Narrow enough for 1400 px beside the admin's navigation: a short id, the state in the
-    # progress column, no filter sidebar (the date drill-down sits above the list).
-    list_display = [
-        "short_id",
-        "description",
-        "created_on",
-        "progress_bar",
-        *(count_column(name) for name in COUNTS),
-    ]
-    list_display_links = ["short_id"]
-    date_hierarchy = "created_on"
-    search_fields = ["id", "description"]
-    readonly_fields = [
-        "id",
-        "description",
-        "progress_bar",
-        *COUNTS,
-        "batches_pending",
-        "planned",
-        "created_on",
-        "started",
-        "finished",
-        "payload",
-        "selection",
-    ]
-    fields = readonly_fields
-    inlines = [DeliveryBatchInline]
-
-    @admin.display(description="id", ordering="id")
-    def short_id(self, obj: DeliveryReport) -> str:
-        """The first 8 hex digits (the whole id on hover and on the report's page)."""
-        return format_html(
-            '<span style="font-family: monospace" title="{}">{}</span>', obj.pk, str(obj.pk)[:8]
-        )
-
-    @admin.display(description="progress")
-    def progress_bar(self, obj: DeliveryReport) -> str:
-        progress = obj.progress
-        if progress is None:
-            return "planning…"
-        state = "done" if obj.finished else "running"
-        return format_html(
-            '<progress max="100" value="{}"></progress> {} {}',
-            round(progress * 100),
-            format_html(NOWRAP, f"{round(progress * 100)}% {state}"),
-            format_html(NOWRAP, f"({obj.settled:,} of {obj.recipients:,})"),
-        )

@@ -1,0 +1,130 @@
+"""Admin pages for sessions, channel rules, tokens and connection attempts."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from ..models import (
+    ChannelPermission,
+    ChannelPermissionRule,
+    ConnectionRateLimit,
+    WebSocketSession,
+    WebSocketToken,
+)
+from .base import ReadOnlyAdmin
+
+logger = logging.getLogger(__name__)
+
+
+@admin.register(WebSocketSession)
+class WebSocketSessionAdmin(admin.ModelAdmin):
+    search_fields = ["connection_id", "channel_name"]
+    raw_id_fields = ["user"]
+    list_display = [
+        "connection_id",
+        "channel_name",
+        "api_gateway",
+        "user",
+        "connected",
+        "request_count",
+        "created_on",
+        "updated_on",
+    ]
+    list_filter = ["connected", "api_gateway"]
+    list_select_related = ["user", "api_gateway"]
+    date_hierarchy = "created_on"
+    # Keyed hashes of credentials: of no use to read, so not shown.
+    exclude = ["session_key_hash", "auth_hash"]
+    actions = ["send_test_message", "disconnect_sessions"]
+
+    @admin.action(description="Send a test message")
+    def send_test_message(self, request: HttpRequest, queryset: QuerySet[WebSocketSession]) -> None:
+        report = queryset.send_message(
+            {
+                "type": "test",
+                "message": f"Test message from {request.user} at {timezone.now():%H:%M:%S}",
+            }
+        )
+        self.message_user(
+            request,
+            format_html(
+                'Test message queued for the connected sessions selected; see its <a href="{}">'
+                "delivery report</a>.",
+                reverse(
+                    "admin:django_aws_api_gateway_websockets_deliveryreport_change",
+                    args=[report.pk],
+                ),
+            ),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Disconnect (close the WebSocket)")
+    def disconnect_sessions(
+        self, request: HttpRequest, queryset: QuerySet[WebSocketSession]
+    ) -> None:
+        closed = failed = 0
+        for session in queryset.filter(connected=True).select_related("api_gateway"):
+            try:
+                session.disconnect()
+            except Exception as exc:
+                failed += 1
+                logger.exception("Disconnecting %s failed", session.connection_id)
+                self.message_user(request, f"{session}: disconnect failed ({exc}).", messages.ERROR)
+            else:
+                closed += 1
+        self.message_user(
+            request,
+            f"{closed} session(s) disconnected, {failed} failed.",
+            messages.SUCCESS if not failed else messages.WARNING,
+        )
+
+
+@admin.register(WebSocketToken)
+class WebSocketTokenAdmin(ReadOnlyAdmin):
+    list_display = ["token_preview", "user", "created_at", "used"]
+    list_filter = ["used", "created_at"]
+    search_fields = ["user__username", "user__email"]
+    # A keyed hash of the browser's session key: neither listed, searched nor shown.
+    exclude = ["session_key"]
+    list_select_related = ["user"]
+
+    @admin.display(description="token")
+    def token_preview(self, obj: WebSocketToken) -> str:
+        return str(obj)
+
+
+class ChannelPermissionRuleInline(admin.TabularInline):
+    model = ChannelPermissionRule
+    extra = 0
+    filter_horizontal = ["permissions"]
+
+
+@admin.register(ChannelPermission)
+class ChannelPermissionAdmin(admin.ModelAdmin):
+    list_display = ["channel_name", "access", "rules_summary", "updated_on"]
+    list_filter = ["access"]
+    search_fields = ["channel_name", "description"]
+    inlines = [ChannelPermissionRuleInline]
+
+    @admin.display(description="rules")
+    def rules_summary(self, obj: ChannelPermission) -> str:
+        """The rules, OR-ed; they only matter with the "permissions" access."""
+        if obj.access != ChannelPermission.Access.PERMISSIONS:
+            return "-"
+        return "  OR  ".join(str(rule) for rule in obj.rules.all()) or "(no rules: nobody)"
+
+
+@admin.register(ConnectionRateLimit)
+class ConnectionRateLimitAdmin(ReadOnlyAdmin):
+    list_display = ["ip_address", "user", "attempt_time", "successful"]
+    list_filter = ["successful", "attempt_time"]
+    search_fields = ["ip_address", "user__username", "user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "attempt_time"
