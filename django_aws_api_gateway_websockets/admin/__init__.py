@@ -1,5 +1,33 @@
-"""Admin pages for gateways, sessions, channel rules, tokens, rate-limit rows and reports."""
+"""Admin pages for gateways, sessions, channel rules, tokens, rate-limit rows and reports.
 
-from . import connections, gateways, reports
+Importing this package registers every page; the classes stay importable from here, as in 4.x.
+"""
 
-__all__ = ["connections", "gateways", "reports"]
+from .base import ReadOnlyAdmin
+from .connections import (
+    ChannelPermissionAdmin,
+    ChannelPermissionRuleInline,
+    ConnectionRateLimitAdmin,
+    WebSocketSessionAdmin,
+    WebSocketTokenAdmin,
+)
+from .gateways import (
+    ApiGatewayAdditionalRouteAdmin,
+    ApiGatewayAdditionalRouteInline,
+    ApiGatewayAdmin,
+)
+from .reports import DeliveryBatchInline, DeliveryReportAdmin
+
+__all__ = [
+    "ApiGatewayAdditionalRouteAdmin",
+    "ApiGatewayAdditionalRouteInline",
+    "ApiGatewayAdmin",
+    "ChannelPermissionAdmin",
+    "ChannelPermissionRuleInline",
+    "ConnectionRateLimitAdmin",
+    "DeliveryBatchInline",
+    "DeliveryReportAdmin",
+    "ReadOnlyAdmin",
+    "WebSocketSessionAdmin",
+    "WebSocketTokenAdmin",
+]
