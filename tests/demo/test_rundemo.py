@@ -339,6 +339,16 @@ def test_ensure_gateway_creates_then_updates_the_record():
 
 
 @pytest.mark.django_db
+def test_the_demo_gateway_has_its_own_secret_kept_across_restarts():
+    first = provisioning.ensure_gateway("local", "local", "http://127.0.0.1:8000/ws/")
+    again = provisioning.ensure_gateway("local", "local", "http://127.0.0.1:8000/ws/")
+    other = provisioning.ensure_gateway("other", "s", "http://h/ws/")
+    assert len(first.gateway_secret) >= 32
+    assert again.gateway_secret == first.gateway_secret
+    assert other.gateway_secret not in ("", first.gateway_secret)
+
+
+@pytest.mark.django_db
 def test_ensure_demo_users_prints_passwords_only_when_it_sets_them():
     first = dict(provisioning.ensure_demo_users())
 

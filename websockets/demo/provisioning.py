@@ -20,7 +20,12 @@ SCHEDULE_MODULES = ("tasks.schedules",)
 
 
 def ensure_gateway(api_id: str, stage: str, target: str) -> Any:
-    """Create or update the ApiGateway record the local gateway stands in for."""
+    """Create or update the ApiGateway record the local gateway stands in for.
+
+    It gets its own secret, as provisioning gives every gateway: the local gateway sends it
+    with every event and the views refuse events without it.
+    """
+    from django_aws_api_gateway_websockets.aws.integrations import new_secret
     from django_aws_api_gateway_websockets.models import ApiGateway
 
     gateway = ApiGateway.objects.filter(api_id=api_id).first() or ApiGateway(
@@ -30,6 +35,7 @@ def ensure_gateway(api_id: str, stage: str, target: str) -> Any:
     gateway.target_base_endpoint = target
     gateway.api_created = True
     gateway.api_description = "Served by manage.py runlocalgateway"
+    gateway.gateway_secret = gateway.gateway_secret or new_secret()
     gateway.save()
     return gateway
 
