@@ -13,6 +13,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -95,10 +96,8 @@ def run_owned(task: Task, work: Callable[[str], None]) -> None:
     except DATABASE_ERRORS as exc:
         if task.request.is_eager:
             raise
-        try:
+        with suppress(*DATABASE_ERRORS):  # already gone: the retry opens a new one
             close_old_connections()
-        except DATABASE_ERRORS:
-            pass  # the connection is already gone; the retry opens a new one
         raise task.retry(
             exc=exc, countdown=retry.backoff(task.request.retries), max_retries=DATABASE_RETRIES
         ) from exc

@@ -7,8 +7,8 @@ from unittest.mock import Mock, patch
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from django.core import signing
 from celery.exceptions import Retry
+from django.core import signing
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 

@@ -40,3 +40,8 @@ def held_by(owner: str) -> dict[str, object]:
 def queued(wait: float | None = None) -> dict[str, object]:
     """UPDATE values handing work to the broker: no owner, due within a lease after ``wait``."""
     return {"lease_owner": "", "lease_expires": expiry(wait)}
+
+
+def released() -> dict[str, object]:
+    """UPDATE values for finished work: nobody holds it, nothing to recover."""
+    return {"lease_owner": "", "lease_expires": None}

@@ -58,6 +58,6 @@ def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> Non
         cursor = pks[-1]
         if len(pks) < size:
             break
-    mine.update(planned=True, lease_owner="", lease_expires=None)
+    mine.update(planned=True, **lease.released())
     finish_if_done(report.pk)
     logger.info("Planned delivery %s (%s)", report.pk, report.description)

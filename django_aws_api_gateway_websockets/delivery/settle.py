@@ -75,7 +75,7 @@ class Progress:
         self._record(
             attempt=self.attempt + 1,
             done=not retry_now,
-            **(lease.queued(countdown) if retry_now else {"lease_owner": "", "lease_expires": None}),
+            **(lease.queued(countdown) if retry_now else lease.released()),
             report_changes={
                 "retried": F("retried") + len(retry_now),
                 "batches_pending": F("batches_pending") - (0 if retry_now else 1),
@@ -107,9 +107,7 @@ class Progress:
             if not claimed:
                 raise LeaseLost(f"batch {self.batch.pk} attempt {self.attempt}")
             if gone:
-                WebSocketSession.objects.filter(pk__in=gone, connected=True).update(
-                    connected=False
-                )
+                WebSocketSession.objects.filter(pk__in=gone, connected=True).update(connected=False)
             DeliveryReport.objects.filter(pk=self.batch.report_id).update(
                 **totals, **(report_changes or {})
             )
