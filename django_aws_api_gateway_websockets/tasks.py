@@ -41,6 +41,8 @@ DELIVERY_OPTIONS: dict[str, Any] = {
 # A task whose database went away retries this often before its lease is left to recovery.
 DATABASE_RETRIES = 10
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# kombu raises its OperationalError for most broker trouble, the socket's own otherwise.
+BROKER_ERRORS = (BrokerError, ConnectionError, TimeoutError)
 
 
 def send(data: Any, selection: Selection) -> DeliveryReport:
@@ -73,12 +75,19 @@ def queue_batch(batch_id: int, attempt: int, countdown: float | None = None) -> 
 def publish(task: Task, args: tuple[Any, ...], countdown: float | None = None) -> bool:
     """Hand one message to the broker; False, at once, when it does not answer.
 
-    No publish retries: a caller never waits on an outage. What was not published is still
-    held by a lease (or waits in the outbox), and the recovery task publishes it later.
+    One connection attempt and no publish retries (Celery's defaults retry for seconds):
+    a caller never waits on an outage. What was not published is still held by a lease
+    (or waits in the outbox), and the recovery task publishes it later.
     """
+    options = {"countdown": countdown, "queue": app_settings.delivery_queue}
+    if task.app.conf.task_always_eager:
+        task.apply_async(args, **options)
+        return True
     try:
-        task.apply_async(args, countdown=countdown, queue=app_settings.delivery_queue, retry=False)
-    except BrokerError as exc:
+        with task.app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=0)
+            task.apply_async(args, producer=producer, retry=False, **options)
+    except BROKER_ERRORS as exc:
         logger.warning("Broker unavailable; %s%s left to recovery: %s", task.name, args, exc)
         return False
     return True
