@@ -132,7 +132,8 @@ def postgres_url(base: str | None) -> str:
 
     params = dj_database_url.parse(base or "postgres://postgres@127.0.0.1:5432/postgres")
     name = f"faults_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    server = f"postgres://{params['USER'] or 'postgres'}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}"
+    host = f"{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}"
+    server = f"postgres://{params['USER'] or 'postgres'}@{host}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     return f"{server}/{name}"
@@ -163,11 +164,18 @@ def terminate_connections(url: str) -> int:
 class System:
     """The whole delivery system around one database and one Redis, for one scenario."""
 
-    def __init__(self, database_url: str, workdir: Path, websockets: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        websockets: dict[str, Any],
+        recovery_every: float = 1.0,
+    ) -> None:
         self.database_url = database_url
         self.workdir = workdir
         self.redis = RedisServer(workdir)
         self.websockets = websockets
+        self.recovery_every = recovery_every
         self.workers: list[Process] = []
         self.beat: Process | None = None
         self.gateway: Any = None
@@ -179,12 +187,11 @@ class System:
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "TEST_CELERY_EAGER": "0",
             "TEST_CELERY_BROKER_URL": self.redis.url,
-            "TEST_BEAT_RECOVERY_SECONDS": "1",
+            "TEST_BEAT_RECOVERY_SECONDS": str(self.recovery_every),
             "DATABASE_URL": self.database_url,
             "TEST_WEBSOCKETS": json.dumps(
                 {
                     "management_endpoint": f"{self.gateway.base_url}/{{stage}}",
-                    **FAST_RECOVERY,
                     **self.websockets,
                 }
             ),
@@ -266,6 +273,16 @@ class System:
             self.workdir / "beat.log",
         )
 
+    def start_web(self, port: int) -> Process:
+        """Django behind the gateway (``runserver``, threaded), for real WebSocket clients."""
+        web = Process(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            self.env(),
+            self.workdir / "web.log",
+        )
+        self.workers.append(web)  # stopped with the workers
+        return web
+
     def deliveries(self, ids: list[str]) -> list[int]:
         return [self.gateway.state.deliveries(cid) for cid in ids]
 
@@ -295,12 +312,24 @@ class System:
 
 @contextmanager
 def running_system(
-    database_url: str, workdir: Path, websockets: dict[str, Any] | None = None, latency_ms: int = 20
+    database_url: str,
+    workdir: Path,
+    websockets: dict[str, Any] | None = None,
+    latency_ms: int = 20,
+    recovery_every: float = 1.0,
+    web_port: int | None = None,
 ) -> Iterator[System]:
-    """A migrated database, a Redis, beat and the local gateway; workers are the caller's."""
-    system = System(database_url, workdir, websockets or {})
-    config = GatewayConfig(api_id=API_ID, stage=STAGE, target_base_url="http://127.0.0.1:9/")
-    with running_gateway(create_management_app(config)) as gateway:
+    """A migrated database, a Redis, beat and the local gateway; workers are the caller's.
+
+    Leases are ``FAST_RECOVERY``'s unless ``websockets`` says otherwise. With ``web_port``
+    the gateway is the full one (real WebSockets forwarded to Django on that port), else
+    the Management API alone.
+    """
+    system = System(database_url, workdir, {**FAST_RECOVERY, **(websockets or {})}, recovery_every)
+    target = f"http://127.0.0.1:{web_port}/ws/" if web_port else "http://127.0.0.1:9/"
+    config = GatewayConfig(api_id=API_ID, stage=STAGE, target_base_url=target)
+    app = config if web_port else create_management_app(config)
+    with running_gateway(app) as gateway:
         system.gateway = gateway
         gateway.state.set_faults(latency_ms=latency_ms)
         system.redis.start()

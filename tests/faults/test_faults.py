@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from .harness import FAST_RECOVERY, System, terminate_connections
 
 RECIPIENTS = 2000
