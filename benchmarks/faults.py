@@ -166,7 +166,8 @@ async def soak_clients(
 ) -> list:
     import aiohttp
 
-    session = aiohttp.ClientSession()
+    # Every socket holds a connection: no pool limit (aiohttp's default is 100).
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     sockets = []
     for n in range(clients):
         url = f"ws://127.0.0.1:{gateway_port}/?channel=room-{n % rooms}"
