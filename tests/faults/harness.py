@@ -226,27 +226,12 @@ class System:
 
     def start_worker(self, processes: int = 2) -> Process:
         n = len(self.workers)
+        command = (
+            f"-m celery -A worker worker -P prefork -c {processes} -Q {QUEUES} -n faults{n}@%h "
+            "--without-gossip --without-mingle -l WARNING"
+        )
         worker = Process(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker",
-                "worker",
-                "-P",
-                "prefork",
-                "-c",
-                str(processes),
-                "-Q",
-                QUEUES,
-                "-n",
-                f"faults{n}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "-l",
-                "WARNING",
-            ],
+            [sys.executable, *command.split()],
             self.env(),
             self.workdir / f"worker-{n}.log",
         )
