@@ -1,6 +1,7 @@
 """The delivery engine's code paths, with eager tasks and a scripted Management API client."""
 
 import json
+import time
 from concurrent.futures import Future
 from datetime import timedelta
 from unittest.mock import Mock, patch
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from django_aws_api_gateway_websockets import tasks
 from django_aws_api_gateway_websockets.aws.outcomes import Outcome, classify, error_code
-from django_aws_api_gateway_websockets.delivery import plan, post, retry
+from django_aws_api_gateway_websockets.delivery import plan, post, retry, settle
 from django_aws_api_gateway_websockets.models import (
     DeliveryBatch,
     DeliveryReport,
@@ -500,6 +501,32 @@ def test_takeover_repeats_only_posts_since_the_last_progress(sessions, settings)
     )
     report = refreshed(report)
     assert (report.delivered, report.finished is not None) == (5, True)
+
+
+@pytest.mark.django_db
+def test_the_lease_is_renewed_while_posts_hang(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_lease_seconds": 1, "delivery_lease_renew_seconds": 0.05}
+    report, batch = planned_batch()
+
+    class Slow(ScriptedClient):
+        def post_to_connection(self, *, Data, ConnectionId):
+            time.sleep(0.3)
+            return super().post_to_connection(Data=Data, ConnectionId=ConnectionId)
+
+    renewals = []
+    checkpoint = settle.Progress.checkpoint
+
+    def spy(progress):
+        renewals.append(DeliveryBatch.objects.get(pk=batch.pk).lease_expires)
+        checkpoint(progress)
+
+    with (
+        patch(PATCH_CLIENT, return_value=Slow({})),
+        patch.object(settle.Progress, "checkpoint", spy),
+    ):
+        post.deliver(batch.pk, 0, "worker-1", Mock(), 0)
+    assert len(renewals) >= 3 and renewals == sorted(renewals)
+    assert refreshed(report).delivered == 5
 
 
 @pytest.mark.django_db
