@@ -22,11 +22,21 @@ HEADER_SETTINGS = ("gateway_secret_header", "api_id_header", "source_ip_header")
 # An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 DECLARED = AppSettings.declared()
-POSITIVE_NUMBERS = [
+# Zero is meaningful for these: no grace retry for brand-new connections.
+NON_NEGATIVE = {"gone_grace_seconds"}
+NUMBERS = [
     key
     for key, setting in DECLARED.items()
     if isinstance(setting.default, int | float) and not isinstance(setting.default, bool)
 ]
+
+
+def _number_error(key: str, value: Any) -> Error | None:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number and (value > 0 or (value == 0 and key in NON_NEGATIVE)):
+        return None
+    kind = "a non-negative" if key in NON_NEGATIVE else "a positive"
+    return Error(f"WEBSOCKETS[{key!r}] must be {kind} number, not {value!r}.", id=f"{ID}.E003")
 
 
 @register(Tags.compatibility)
@@ -43,15 +53,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E002",
             )
         )
-    for key in POSITIVE_NUMBERS:
-        value = getattr(app_settings, key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            errors.append(
-                Error(
-                    f"WEBSOCKETS[{key!r}] must be a positive number, not {value!r}.",
-                    id=f"{ID}.E003",
-                )
-            )
+    number_errors = [e for key in NUMBERS if (e := _number_error(key, getattr(app_settings, key)))]
+    errors.extend(number_errors or _lease_errors())
     secrets = app_settings.gateway_secrets
     if not isinstance(secrets, list | tuple) or not all(isinstance(s, str) and s for s in secrets):
         errors.append(
@@ -95,7 +98,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         errors.append(
             Error(
                 "WEBSOCKETS['allowed_integration_hosts'] must be a host name or a list of them.",
-                id=f"{ID}.E008",
+                id=f"{ID}.E010",
             )
         )
     if not app_settings.aws_region:
@@ -116,14 +119,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 f"above the delivery time limit plus the longest retry delay ({needed}s): "
                 "Redis would hand running deliveries to a second worker.",
                 id=f"{ID}.W002",
-            )
-        )
-    if (visibility or 3600) >= app_settings.delivery_stall_seconds:
-        errors.append(
-            Warning(
-                "WEBSOCKETS['delivery_stall_seconds'] should exceed the broker visibility timeout, "
-                "or stalled batches are resumed while Redis still holds their message.",
-                id=f"{ID}.W003",
             )
         )
     return errors
@@ -182,3 +177,17 @@ def check_gateway_secrets(
                 )
             )
     return errors
+
+
+def _lease_errors() -> list[Error]:
+    lease, renew = app_settings.delivery_lease_seconds, app_settings.delivery_lease_renew_seconds
+    if renew * 2 > lease:
+        return [
+            Error(
+                f"WEBSOCKETS['delivery_lease_renew_seconds'] ({renew}) must be at most half of "
+                f"'delivery_lease_seconds' ({lease}): a lease renewed late is taken over while "
+                "its work still runs.",
+                id=f"{ID}.E011",
+            )
+        ]
+    return []

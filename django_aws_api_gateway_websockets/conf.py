@@ -98,7 +98,12 @@ class AppSettings:
     # "direct": sign and post without botocore's per-call pipeline; "boto3": client calls
     delivery_transport = Setting("direct")
     gone_grace_seconds = Setting(5)
-    delivery_stall_seconds = Setting(3900)
+    # Leases on work in progress: held this long, renewed this often while the work runs;
+    # recovery takes over work whose lease expired (a dead worker, a lost message).
+    delivery_lease_seconds = Setting(30.0)
+    delivery_lease_renew_seconds = Setting(5.0)
+    # Outcomes recorded at least every this many posts, so a takeover repeats few.
+    delivery_progress_every = Setting(50)
     # Celery queues: fan-out, and cleanup/resumption, each on its own
     delivery_queue = Setting(DELIVERY_QUEUE)
     maintenance_queue = Setting(MAINTENANCE_QUEUE)

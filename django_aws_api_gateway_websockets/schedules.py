@@ -1,4 +1,4 @@
-"""Default periodic schedules for the cleanup tasks."""
+"""Default periodic schedules: cleanup, and the recovery of delivery work."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ INTERVALS: dict[str, timedelta] = {
     f"{PREFIX}.tasks.cleanup_tokens": timedelta(minutes=5),
     f"{PREFIX}.tasks.cleanup_rate_limits": timedelta(hours=1),
     f"{PREFIX}.tasks.cleanup_delivery_reports": timedelta(hours=1),
-    f"{PREFIX}.tasks.resume_stalled_deliveries": timedelta(minutes=5),
+    # Often: recovery takes over expired leases and publishes the outbox within seconds.
+    f"{PREFIX}.tasks.recover_deliveries": timedelta(seconds=15),
 }
 
 # For ``CELERY_BEAT_SCHEDULE``, read before settings are: hence the default queue's name.

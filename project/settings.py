@@ -103,7 +103,9 @@ if os.environ.get("WEBSOCKETS_MANAGEMENT_ENDPOINT"):
 # Celery (read by worker/celery.py with the CELERY namespace)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    # A broker that does not answer (not even with a refusal) costs a send at most this.
+    "socket_connect_timeout": 2,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker of ``rundemo`` when no Redis answers: producers and consumers

@@ -51,3 +51,13 @@ AWS_SECRET_ACCESS_KEY = "local"
 WEBSOCKETS = json.loads(os.environ.get("TEST_WEBSOCKETS", "{}"))
 
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Fault scenarios run beat with the recovery task every few seconds instead of every 15.
+if os.environ.get("TEST_BEAT_RECOVERY_SECONDS"):
+    CELERY_BEAT_SCHEDULE = {
+        "recover_deliveries": {
+            "task": "django_aws_api_gateway_websockets.tasks.recover_deliveries",
+            "schedule": float(os.environ["TEST_BEAT_RECOVERY_SECONDS"]),
+            "options": {"queue": "websockets.maintenance"},
+        }
+    }

@@ -64,9 +64,19 @@ def test_visibility_timeout_too_short(settings):
     assert ids(check_settings()) == ["W002"]
 
 
-def test_stall_sweep_inside_visibility_timeout(settings):
-    settings.WEBSOCKETS = {"delivery_stall_seconds": 600}
-    assert ids(check_settings()) == ["W003"]
+def test_lease_renewed_too_late_to_be_kept(settings):
+    settings.WEBSOCKETS = {"delivery_lease_seconds": 10, "delivery_lease_renew_seconds": 6}
+    assert ids(check_settings()) == ["E011"]
+    settings.WEBSOCKETS = {"delivery_lease_seconds": 10, "delivery_lease_renew_seconds": 5}
+    assert ids(check_settings()) == []
+
+
+def test_no_grace_for_new_connections_is_allowed(settings):
+    settings.WEBSOCKETS = {"gone_grace_seconds": 0}
+    assert ids(check_settings()) == []
+    settings.WEBSOCKETS = {"gone_grace_seconds": -1}
+    [error] = check_settings()
+    assert "must be a non-negative number" in error.msg
 
 
 @pytest.mark.parametrize("value", ["fast", "", 5])

@@ -136,8 +136,10 @@ def test_deletes_in_bounded_batches(api_gateway, django_assert_num_queries, capl
     assert "Deleted 25 rows" in caplog.text
 
 
-def test_stall_sweeper_task_is_wired():
-    assert tasks.resume_stalled_deliveries() == 0
+def test_recovery_task_is_wired_and_frequent():
+    assert tasks.recover_deliveries() == 0
+    entry = BEAT_SCHEDULE["django_aws_api_gateway_websockets: recover_deliveries"]
+    assert entry["schedule"].total_seconds() <= 15
 
 
 # Schedules

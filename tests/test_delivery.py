@@ -1,18 +1,21 @@
 """The delivery engine's code paths, with eager tasks and a scripted Management API client."""
 
 import json
+import time
+from concurrent.futures import Future
 from datetime import timedelta
 from unittest.mock import Mock, patch
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from celery.exceptions import Retry
 from django.core import signing
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from django_aws_api_gateway_websockets import tasks
 from django_aws_api_gateway_websockets.aws.outcomes import Outcome, classify, error_code
-from django_aws_api_gateway_websockets.delivery import retry
+from django_aws_api_gateway_websockets.delivery import plan, post, retry, settle
 from django_aws_api_gateway_websockets.models import (
     DeliveryBatch,
     DeliveryReport,
@@ -120,11 +123,46 @@ def test_sliced_queryset_selection(sessions):
 
 
 @pytest.mark.django_db
-def test_tampered_selection_is_refused(sessions):
-    selection = from_queryset(WebSocketSession.objects.all())
-    selection["query"] = selection["query"][:-3] + "abc"
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda s: s.update(sql=s["sql"].replace("SELECT", "SELECT 1 UNION SELECT")),
+        lambda s: s.update(params=["other"]),
+        lambda s: s.pop("signature"),
+    ],
+)
+def test_tampered_selection_is_refused(sessions, tamper):
+    selection = from_queryset(WebSocketSession.objects.filter(channel_name="general"))
+    tamper(selection)
     with pytest.raises(signing.BadSignature):
         WebSocketSession.objects.selected(selection)
+
+
+@pytest.mark.django_db
+def test_queryset_selection_holds_no_code_only_a_query(sessions):
+    cutoff = timezone.now()
+    queryset = WebSocketSession.objects.filter(created_on__lt=cutoff, channel_name="general")
+    selection = from_queryset(queryset)
+    assert set(selection) == {"sql", "params", "signature"}
+    assert selection["sql"].startswith("SELECT") and "%s" in selection["sql"]
+    # Round-trips through JSON (a datetime parameter included) to the same recipients.
+    travelled = json.loads(json.dumps(selection))
+    assert sorted(WebSocketSession.objects.selected(travelled).values_list("pk", flat=True)) == (
+        sorted(queryset.values_list("pk", flat=True))
+    )
+
+
+@pytest.mark.django_db
+def test_queryset_selection_with_typed_parameters(sessions):
+    import uuid
+    from decimal import Decimal
+
+    from django_aws_api_gateway_websockets.models.selections import _decode, _encode
+
+    for value in (timezone.now(), timezone.now().date(), Decimal("1.5"), uuid.uuid4()):
+        assert _decode(json.loads(json.dumps(_encode(value)))) == value
+    with pytest.raises(TypeError, match="Cannot send to this queryset"):
+        _encode(object())
 
 
 def test_describe_structured():
@@ -269,24 +307,53 @@ def test_gone_recipients_are_marked_disconnected_in_one_update(sessions, django_
             tasks.deliver_batch(batch.pk, 0)
 
 
+def planned_batch():
+    """A send planned into one batch whose message was not delivered to anyone yet."""
+    report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    with patch.object(tasks, "queue_batch"):
+        tasks.plan_delivery(report.pk)
+    return report, report.batches.get()
+
+
+def deliver_with_grace(script, grace_seconds=5):
+    """Plan a send, then post its batch as a worker does (not eager: with the grace retry)."""
+    report, batch = planned_batch()
+    client = ScriptedClient(script)
+    retries = []
+    with patch(PATCH_CLIENT, return_value=client):
+        for attempt in range(3):
+            post.deliver(batch.pk, attempt, "worker", lambda *a: retries.append(a), grace_seconds)
+    return client, refreshed(report), retries
+
+
 @pytest.mark.django_db
 def test_young_connection_gone_is_retried_once(sessions):
     WebSocketSession.objects.filter(connection_id="c-0").update(created_on=timezone.now())
     gone = client_error("GoneException", 410)
-    client, report = send_with({"c-0": [gone], "c-1": [gone, gone]})
+    client, report, retries = deliver_with_grace({"c-0": [gone], "c-1": [gone, gone]})
     assert client.calls.count("c-0") == 2  # retried, then delivered
     assert client.calls.count("c-1") == 1  # old connection: gone at once
     assert (report.delivered, report.gone, report.retried) == (4, 1, 1)
+    assert len(retries) == 1
 
 
 @pytest.mark.django_db
 def test_young_connection_gone_twice_is_gone(sessions):
     WebSocketSession.objects.filter(connection_id="c-0").update(created_on=timezone.now())
     gone = client_error("GoneException", 410)
-    client, report = send_with({"c-0": [gone, gone]})
+    client, report, _ = deliver_with_grace({"c-0": [gone, gone]})
     assert client.calls.count("c-0") == 2
     assert report.gone == 1
     assert WebSocketSession.objects.get(connection_id="c-0").connected is False
+
+
+@pytest.mark.django_db
+def test_eager_tasks_skip_the_grace_retry(sessions):
+    # An eager retry runs at once, so it cannot give $connect the moment it needs.
+    WebSocketSession.objects.filter(connection_id="c-0").update(created_on=timezone.now())
+    client, report = send_with({"c-0": [client_error("GoneException", 410)]})
+    assert client.calls.count("c-0") == 1
+    assert (report.delivered, report.gone, report.retried) == (4, 1, 0)
 
 
 @pytest.mark.django_db
@@ -356,21 +423,168 @@ def test_plan_resumes_from_its_cursor(sessions, settings):
     assert covered == pks
 
 
+def expire_leases():
+    long_ago = timezone.now() - timedelta(minutes=5)
+    DeliveryBatch.objects.update(lease_expires=long_ago)
+    DeliveryReport.objects.update(lease_expires=long_ago)
+
+
 @pytest.mark.django_db
-def test_resume_stalled_requeues_lost_work(sessions, settings):
+def test_recovery_takes_over_expired_leases_and_publishes_the_outbox(sessions):
     report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
     with patch.object(tasks, "queue_batch"):
-        tasks.plan_delivery(report.pk)
+        tasks.plan_delivery(report.pk)  # planned; its batch's message "lost"
     unplanned = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
-    long_ago = timezone.now() - timedelta(hours=2)
-    DeliveryBatch.objects.update(updated_on=long_ago)
-    DeliveryReport.objects.filter(pk=unplanned.pk).update(created_on=long_ago)
+    # A send whose planning message was lost after publication.
+    lost = DeliveryReport.objects.create(
+        payload="{}",
+        selection={"filter": {}, "exclude": {}},
+        published_on=timezone.now(),
+        lease_expires=timezone.now() + timedelta(seconds=30),
+    )
     with capture_messages() as outbox:
-        assert tasks.resume_stalled_deliveries() == 2
-    assert len(outbox) == 10  # the stalled batch, and the unplanned send
+        # Nothing has expired yet: only the outbox is published.
+        assert tasks.recover_deliveries() == 1
+        assert refreshed(unplanned).finished is not None
+        expire_leases()
+        assert tasks.recover_deliveries() == 2
+    assert len(outbox) == 15  # the stuck batch, the unplanned send, the lost plan
     assert refreshed(report).finished is not None
-    assert refreshed(unplanned).finished is not None
-    assert tasks.resume_stalled_deliveries() == 0
+    assert refreshed(lost).finished is not None
+    assert tasks.recover_deliveries() == 0
+    assert tasks.resume_stalled_deliveries() == 0  # the name earlier schedules use
+
+
+@pytest.mark.django_db
+def test_work_held_by_a_live_lease_is_left_alone(sessions):
+    _, batch = planned_batch()
+    DeliveryBatch.objects.update(lease_owner="other-worker")
+    with capture_messages() as outbox:
+        tasks.deliver_batch(batch.pk, 0)  # a duplicate message while another task works
+        assert tasks.recover_deliveries() == 0
+    assert outbox == []
+
+
+class Inline:
+    """An executor posting in the calling thread, where the test's transaction is."""
+
+    @staticmethod
+    def submit(fn, *args):
+        future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def __new__(cls):
+        return cls
+
+
+class Killed(BaseException):
+    """What a SIGKILL looks like from inside: the task stops between two posts."""
+
+
+@pytest.mark.django_db
+def test_takeover_repeats_only_posts_since_the_last_progress(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_progress_every": 2, "delivery_concurrency": 1}
+    report, batch = planned_batch()
+    client = ScriptedClient({"c-3": [Killed()]})
+    with patch(PATCH_CLIENT, return_value=client), pytest.raises(Killed):
+        post.deliver(batch.pk, 0, "worker-1", Mock(), 0)
+    batch.refresh_from_db()
+    # Progress was written after c-0 and c-1; c-2 was posted but not yet written.
+    assert (batch.delivered, len(batch.pending), batch.lease_owner) == (2, 3, "worker-1")
+    recorded = set(batch.session_ids) - set(batch.pending)
+    expire_leases()
+    with capture_messages() as outbox:
+        assert tasks.recover_deliveries() == 1
+    assert {m.connection_id for m in outbox}.isdisjoint(
+        WebSocketSession.objects.filter(pk__in=recorded).values_list("connection_id", flat=True)
+    )
+    report = refreshed(report)
+    assert (report.delivered, report.finished is not None) == (5, True)
+
+
+@pytest.mark.django_db
+def test_the_lease_is_renewed_while_posts_hang(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_lease_seconds": 1, "delivery_lease_renew_seconds": 0.05}
+    report, batch = planned_batch()
+
+    class Slow(ScriptedClient):
+        def post_to_connection(self, *, Data, ConnectionId):
+            time.sleep(0.3)
+            return super().post_to_connection(Data=Data, ConnectionId=ConnectionId)
+
+    renewals = []
+    checkpoint = settle.Progress.checkpoint
+
+    def spy(progress):
+        renewals.append(DeliveryBatch.objects.get(pk=batch.pk).lease_expires)
+        checkpoint(progress)
+
+    with (
+        patch(PATCH_CLIENT, return_value=Slow({})),
+        patch.object(settle.Progress, "checkpoint", spy),
+    ):
+        post.deliver(batch.pk, 0, "worker-1", Mock(), 0)
+    assert len(renewals) >= 3 and renewals == sorted(renewals)
+    assert refreshed(report).delivered == 5
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_lease_records_nothing(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_progress_every": 1, "delivery_concurrency": 1}
+    report, batch = planned_batch()
+
+    class TakenOver(ScriptedClient):
+        def post_to_connection(self, *, Data, ConnectionId):
+            DeliveryBatch.objects.update(lease_owner="worker-2")
+            return super().post_to_connection(Data=Data, ConnectionId=ConnectionId)
+
+    with patch(PATCH_CLIENT, return_value=TakenOver({})), patch.object(post, "executor", Inline):
+        post.deliver(batch.pk, 0, "worker-1", Mock(), 0)
+    batch.refresh_from_db()
+    assert (batch.delivered, batch.attempt, batch.lease_owner) == (0, 0, "worker-2")
+    assert refreshed(report).delivered == 0
+
+
+@pytest.mark.django_db
+def test_planning_that_lost_its_lease_stops(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_batch_size": 2}
+    report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+
+    def taken_over(*args):
+        DeliveryReport.objects.update(lease_owner="other")
+
+    plan.plan(report.pk, "me", taken_over)
+    report = refreshed(report)
+    assert (report.planned, report.recipients, report.batches.count()) == (False, 2, 1)
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_database_errors_close_the_connection_and_retry_with_backoff(error):
+    task = Mock(request=Mock(id="task-1", retries=3, is_eager=False))
+    task.retry.side_effect = lambda **kw: Retry(exc=kw["exc"], when=kw["countdown"])
+    owners = []
+
+    def work(owner):
+        owners.append(owner)
+        raise error("server closed the connection unexpectedly")
+
+    with (
+        patch("django_aws_api_gateway_websockets.tasks.close_old_connections") as close,
+        pytest.raises(Retry),
+    ):
+        tasks.run_owned(task, work)
+    close.assert_called_once()
+    assert owners == ["task-1"]  # the lease owner is the task id, the same on its retries
+    assert task.retry.call_args.kwargs["max_retries"] == tasks.DATABASE_RETRIES
+    assert 4 <= task.retry.call_args.kwargs["countdown"] <= 8
+
+
+def test_eager_tasks_raise_database_errors():
+    task = Mock(request=Mock(id="t", retries=0, is_eager=True))
+    with pytest.raises(OperationalError):
+        tasks.run_owned(task, Mock(side_effect=OperationalError("gone")))
+    task.retry.assert_not_called()
 
 
 # Transactions

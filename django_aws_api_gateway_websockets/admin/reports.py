@@ -17,7 +17,16 @@ from .base import ReadOnlyAdmin
 
 class DeliveryBatchInline(admin.TabularInline):
     model = DeliveryBatch
-    fields = ["attempt", "done", "delivered", "gone", "failed", "recipients", "updated_on"]
+    fields = [
+        "attempt",
+        "done",
+        "delivered",
+        "gone",
+        "failed",
+        "recipients",
+        "updated_on",
+        "lease_expires",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -66,6 +75,7 @@ class DeliveryReportAdmin(ReadOnlyAdmin):
         *COUNTS,
         "batches_pending",
         "planned",
+        "published_on",
         "created_on",
         "started",
         "finished",

@@ -1,7 +1,9 @@
-"""The caller's side of a send: validate, record, and run a callback after commit.
+"""The caller's side of a send: validate and record it, then publish it once after commit.
 
-No AWS call and no recipient row is touched here, so a send costs the caller the same for
-one recipient as for a million.
+The database is the outbox: the report is saved in the caller's transaction and carries
+whether its planning was handed to the broker (``published_on``). No AWS call and no
+recipient row is touched here, so a send costs the caller the same for one recipient as for
+a million.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from ..models import DeliveryReport
 from ..models.selections import Selection, describe
 from ..payload import encode_message
+from . import lease
 
 
 def record(data: Any, selection: Selection) -> DeliveryReport:
@@ -28,14 +32,46 @@ def record(data: Any, selection: Selection) -> DeliveryReport:
     )
 
 
-def run_after_commit(callback: Callable[[], None]) -> None:
-    """Run ``callback`` when the transaction commits, or now outside one.
+def release_from_outbox(report_id: str, publish: Callable[[], bool]) -> bool:
+    """Publish a send's planning unless someone already did; return whether this call did.
 
-    Atomic blocks opened by Django's ``TestCase`` never commit; they count as outside a
-    transaction here, so that eager tasks deliver inside tests as they would in production.
+    The row is claimed first (one conditional UPDATE), so the caller and the recovery task
+    never both publish it; when the broker does not take the message the claim is undone
+    and the send waits in the outbox for the next recovery run.
     """
-    blocks = getattr(connection, "atomic_blocks", [])
-    if all(getattr(block, "_from_testcase", False) for block in blocks):
+    waiting = DeliveryReport.objects.filter(pk=report_id, published_on=None)
+    if not waiting.update(published_on=timezone.now(), **lease.queued()):
+        return False
+    if publish():
+        return True
+    DeliveryReport.objects.filter(pk=report_id).update(published_on=None)
+    return False
+
+
+def run_after_commit(callback: Callable[[], Any]) -> bool:
+    """Run ``callback`` when the transaction commits, or now outside one; True if it ran now.
+
+    The atomic blocks Django's test cases open never commit; they count as outside a
+    transaction, so that eager tasks deliver inside tests as they would in production.
+    """
+    if outside_transactions():
         callback()
-    else:
-        transaction.on_commit(callback)
+        return True
+    transaction.on_commit(callback)
+    return False
+
+
+def outside_transactions() -> bool:
+    """Whether no atomic block is open but those of a test case (which never commit).
+
+    Django allows a durable block inside a test case's blocks and inside no other block,
+    so trying one tells the two apart through public API (Django's own markers on test
+    case blocks are private). It costs a savepoint, only inside tests.
+    """
+    if not connection.in_atomic_block:
+        return True
+    try:
+        with transaction.atomic(durable=True):
+            return True
+    except RuntimeError:
+        return False

@@ -11,22 +11,25 @@ from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import DeliveryBatch, DeliveryReport, WebSocketSession
-from . import QueueBatch
+from . import QueueBatch, lease
 from .settle import finish_if_done
 
 logger = logging.getLogger(__name__)
 
 
-def plan(report_id: str | uuid.UUID, queue_batch: QueueBatch) -> None:
+def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> None:
     """Create the batches of one send and queue their first attempt.
 
-    Resumable: the cursor moves in the same transaction that creates each batch.
+    Runs under the report's lease, renewed with each page; resumable: the cursor moves in
+    the same transaction that creates each batch, so a takeover carries on from there.
     """
-    report = DeliveryReport.objects.filter(pk=report_id).first()
-    if report is None or report.planned:
+    unplanned = DeliveryReport.objects.filter(pk=report_id, planned=False)
+    if not lease.claim(unplanned, owner):
         return
+    report = DeliveryReport.objects.get(pk=report_id)
+    mine = DeliveryReport.objects.filter(pk=report.pk, lease_owner=owner)
     if report.started is None:
-        DeliveryReport.objects.filter(pk=report.pk, started=None).update(started=timezone.now())
+        mine.filter(started=None).update(started=timezone.now())
     sessions = (
         WebSocketSession.objects.selected(report.selection)
         .order_by("pk")
@@ -39,16 +42,22 @@ def plan(report_id: str | uuid.UUID, queue_batch: QueueBatch) -> None:
         if not pks:
             break
         with transaction.atomic():
-            batch = DeliveryBatch.objects.create(report=report, session_ids=pks, pending=pks)
-            DeliveryReport.objects.filter(pk=report.pk).update(
+            renewed = mine.update(
                 plan_cursor=pks[-1],
                 recipients=F("recipients") + len(pks),
                 batches_pending=F("batches_pending") + 1,
+                **lease.held_by(owner),
+            )
+            if not renewed:
+                logger.warning("Lost the lease on planning %s; leaving it to recovery", report.pk)
+                return
+            batch = DeliveryBatch.objects.create(
+                report=report, session_ids=pks, pending=pks, **lease.queued()
             )
         queue_batch(batch.pk, 0, None)
         cursor = pks[-1]
         if len(pks) < size:
             break
-    DeliveryReport.objects.filter(pk=report.pk).update(planned=True)
+    mine.update(planned=True, **lease.released())
     finish_if_done(report.pk)
     logger.info("Planned delivery %s (%s)", report.pk, report.description)

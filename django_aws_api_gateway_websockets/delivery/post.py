@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,8 +17,8 @@ from ..aws.factory import management_endpoint
 from ..aws.outcomes import Outcome, classify, error_code
 from ..conf import app_settings
 from ..models import DeliveryBatch, WebSocketSession
-from . import QueueBatch
-from .settle import settle
+from . import QueueBatch, lease
+from .settle import LeaseLost, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -31,18 +32,18 @@ class Recipient:
     created_on: datetime
 
 
-def deliver(batch_id: int, attempt: int, queue_batch: QueueBatch) -> None:
-    """Post one attempt of one batch and settle its outcomes.
+def deliver(
+    batch_id: int, attempt: int, owner: str, queue_batch: QueueBatch, grace_seconds: float
+) -> None:
+    """Post one attempt of one batch under its lease, recording outcomes as they come.
 
-    A message for an attempt that is no longer due (a duplicate) does nothing.
+    A message for an attempt that is no longer due, or for a batch another task holds,
+    does nothing. ``grace_seconds``: a 410 for a connection younger than this is retried.
     """
-    batch = (
-        DeliveryBatch.objects.filter(pk=batch_id, attempt=attempt, done=False)
-        .select_related("report")
-        .first()
-    )
-    if batch is None:
+    due = DeliveryBatch.objects.filter(pk=batch_id, attempt=attempt, done=False)
+    if not lease.claim(due, owner):
         return
+    batch = DeliveryBatch.objects.select_related("report").get(pk=batch_id)
     recipients = list(
         Recipient(*row)
         for row in WebSocketSession.objects.filter(pk__in=batch.pending, connected=True)
@@ -51,17 +52,31 @@ def deliver(batch_id: int, attempt: int, queue_batch: QueueBatch) -> None:
         )
         .iterator()
     )
-    outcomes = post_all(recipients, batch.report.payload, attempt)
+    progress = Progress(batch, attempt, owner)
     # Sessions that disconnected after planning are as gone as a 410 says.
     found = {r.pk for r in recipients}
-    outcomes.update({pk: Outcome.GONE for pk in batch.pending if pk not in found})
-    settle(batch, attempt, outcomes, queue_batch)
+    for pk in batch.pending:
+        if pk not in found:
+            progress.add(pk, Outcome.GONE)
+    try:
+        post_all(recipients, batch.report.payload, attempt, grace_seconds, progress)
+        progress.finish(queue_batch)
+    except LeaseLost as lost:
+        logger.warning("Lost the lease on %s; another worker carries on", lost)
 
 
-def post_all(recipients: list[Recipient], payload: str, attempt: int) -> dict[int, Outcome]:
-    """Post ``payload`` to every recipient with bounded concurrency; return each outcome."""
+def post_all(
+    recipients: list[Recipient],
+    payload: str,
+    attempt: int,
+    grace_seconds: float,
+    progress: Progress,
+) -> None:
+    """Post ``payload`` to every recipient with bounded concurrency, adding each outcome to
+    ``progress`` and writing it whenever due (which renews the lease, even while posts hang).
+    """
     data = payload.encode("utf-8")
-    grace = timezone.now() - timedelta(seconds=app_settings.gone_grace_seconds)
+    grace = timezone.now() - timedelta(seconds=grace_seconds)
     # One poster per gateway stage of this batch, looked up once rather than per post.
     posters = {
         (r.api_id, r.stage): management_poster(management_endpoint(r.api_id, r.stage))
@@ -77,8 +92,36 @@ def post_all(recipients: list[Recipient], payload: str, attempt: int) -> dict[in
         return outcome
 
     if len(recipients) <= 1:
-        return {r.pk: post(r) for r in recipients}
-    return dict(zip((r.pk for r in recipients), executor().map(post, recipients), strict=True))
+        for recipient in recipients:
+            progress.add(recipient.pk, post(recipient))
+        return
+    results: queue.SimpleQueue[tuple[int, Outcome | BaseException]] = queue.SimpleQueue()
+
+    def report(pk: int, future: Future[Outcome]) -> None:
+        if not future.cancelled():
+            results.put((pk, future.exception() or future.result()))
+
+    futures = []
+    for recipient in recipients:
+        future = executor().submit(post, recipient)
+        future.add_done_callback(lambda f, pk=recipient.pk: report(pk, f))
+        futures.append(future)
+    try:
+        for _ in recipients:
+            while True:
+                try:
+                    pk, outcome = results.get(timeout=app_settings.delivery_lease_renew_seconds)
+                    break
+                except queue.Empty:
+                    progress.checkpoint()  # posts are hanging: keep the lease meanwhile
+            if isinstance(outcome, BaseException):
+                raise outcome
+            progress.add(pk, outcome)
+            if progress.due():
+                progress.checkpoint()
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def post_one(recipient: Recipient, poster: Any, data: bytes) -> Outcome:

@@ -1,8 +1,15 @@
-"""Record one attempt's outcomes exactly once, and finish a send when its last batch is done."""
+"""Record a batch attempt's outcomes as they come, and finish a send when its last batch is.
+
+Outcomes are written while the attempt runs (every ``delivery_progress_every`` posts, and at
+least at each lease renewal), each write renewing the batch's lease and allowed only to the
+lease's owner: a worker that lost its lease records nothing, and a takeover repeats only
+the posts made since the last write.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from typing import Any
 
@@ -11,58 +18,101 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..aws.outcomes import Outcome
+from ..conf import app_settings
 from ..models import DeliveryBatch, DeliveryReport, WebSocketSession
-from . import QueueBatch, retry
+from . import QueueBatch, lease, retry
 
 logger = logging.getLogger(__name__)
 
 
-def settle(
-    batch: DeliveryBatch, attempt: int, outcomes: dict[int, Outcome], queue_batch: QueueBatch
-) -> None:
-    """Record one attempt's outcomes exactly once and queue the retry of what is left.
+class LeaseLost(Exception):
+    """Another task took this work over; stop without recording anything more."""
 
-    The batch row is claimed by its attempt number, so a duplicate task that posted the same
-    attempt records nothing.
-    """
-    pending = [pk for pk, outcome in outcomes.items() if outcome is Outcome.RETRY]
-    if pending and retry.exhausted(attempt):
-        logger.warning(
-            "Batch %s of delivery %s: %d recipients still failing after %d attempts",
-            batch.pk,
-            batch.report_id,
-            len(pending),
-            attempt + 1,
+
+class Progress:
+    """The outcomes of one attempt of one batch, recorded under the batch's lease."""
+
+    def __init__(self, batch: DeliveryBatch, attempt: int, owner: str) -> None:
+        self.batch = batch
+        self.attempt = attempt
+        self.owner = owner
+        self.pending = list(batch.pending)
+        self.retry: list[int] = []
+        self.unrecorded: dict[int, Outcome] = {}
+        self.recorded_at = time.monotonic()
+
+    def add(self, pk: int, outcome: Outcome) -> None:
+        if outcome is Outcome.RETRY:
+            self.retry.append(pk)
+        else:
+            self.unrecorded[pk] = outcome
+
+    def due(self) -> bool:
+        """Whether enough has happened, or enough time passed, to write progress now."""
+        return (
+            len(self.unrecorded) >= app_settings.delivery_progress_every
+            or time.monotonic() - self.recorded_at >= app_settings.delivery_lease_renew_seconds
         )
-        outcomes.update(dict.fromkeys(pending, Outcome.FAILED))
-        pending = []
-    counts = Counter(outcomes.values())
-    gone = [pk for pk, outcome in outcomes.items() if outcome is Outcome.GONE]
-    with transaction.atomic():
-        claimed = DeliveryBatch.objects.filter(pk=batch.pk, attempt=attempt, done=False).update(
-            attempt=attempt + 1,
-            pending=pending,
-            done=not pending,
-            delivered=F("delivered") + counts[Outcome.DELIVERED],
-            gone=F("gone") + counts[Outcome.GONE],
-            failed=F("failed") + counts[Outcome.FAILED],
-            updated_on=timezone.now(),
+
+    def checkpoint(self) -> None:
+        """Record the settled outcomes so far and renew the lease (``LeaseLost`` if gone)."""
+        self._record(**lease.held_by(self.owner))
+
+    def finish(self, queue_batch: QueueBatch) -> None:
+        """Record the rest; queue the retry of what may yet succeed, or close the batch."""
+        if self.retry and retry.exhausted(self.attempt):
+            logger.warning(
+                "Batch %s of delivery %s: %d recipients still failing after %d attempts",
+                self.batch.pk,
+                self.batch.report_id,
+                len(self.retry),
+                self.attempt + 1,
+            )
+            self.unrecorded.update(dict.fromkeys(self.retry, Outcome.FAILED))
+            self.retry = []
+        retry_now = self.retry
+        countdown = retry.backoff(self.attempt) if retry_now else None
+        self._record(
+            attempt=self.attempt + 1,
+            done=not retry_now,
+            **(lease.queued(countdown) if retry_now else lease.released()),
+            report_changes={
+                "retried": F("retried") + len(retry_now),
+                "batches_pending": F("batches_pending") - (0 if retry_now else 1),
+            },
         )
-        if not claimed:
-            return
-        if gone:
-            WebSocketSession.objects.filter(pk__in=gone, connected=True).update(connected=False)
-        DeliveryReport.objects.filter(pk=batch.report_id).update(
-            delivered=F("delivered") + counts[Outcome.DELIVERED],
-            gone=F("gone") + counts[Outcome.GONE],
-            failed=F("failed") + counts[Outcome.FAILED],
-            retried=F("retried") + len(pending),
-            batches_pending=F("batches_pending") - (0 if pending else 1),
-        )
-    if pending:
-        queue_batch(batch.pk, attempt + 1, retry.backoff(attempt))
-    else:
-        finish_if_done(batch.report_id)
+        if retry_now:
+            queue_batch(self.batch.pk, self.attempt + 1, countdown)
+        else:
+            finish_if_done(self.batch.report_id)
+
+    def _record(self, report_changes: dict[str, Any] | None = None, **batch_changes: Any) -> None:
+        settled, counts = self.unrecorded, Counter(self.unrecorded.values())
+        self.pending = [pk for pk in self.pending if pk not in settled]
+        totals = {
+            "delivered": F("delivered") + counts[Outcome.DELIVERED],
+            "gone": F("gone") + counts[Outcome.GONE],
+            "failed": F("failed") + counts[Outcome.FAILED],
+        }
+        gone = [pk for pk, outcome in settled.items() if outcome is Outcome.GONE]
+        with transaction.atomic():
+            claimed = DeliveryBatch.objects.filter(
+                pk=self.batch.pk, attempt=self.attempt, done=False, lease_owner=self.owner
+            ).update(
+                pending=self.retry if "done" in batch_changes else self.pending,
+                updated_on=timezone.now(),
+                **totals,
+                **batch_changes,
+            )
+            if not claimed:
+                raise LeaseLost(f"batch {self.batch.pk} attempt {self.attempt}")
+            if gone:
+                WebSocketSession.objects.filter(pk__in=gone, connected=True).update(connected=False)
+            DeliveryReport.objects.filter(pk=self.batch.report_id).update(
+                **totals, **(report_changes or {})
+            )
+        self.unrecorded = {}
+        self.recorded_at = time.monotonic()
 
 
 def finish_if_done(report_id: Any) -> None:

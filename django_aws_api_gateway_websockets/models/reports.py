@@ -1,4 +1,9 @@
-"""Delivery reports (one per send) and their batches (one per slice of recipients)."""
+"""Delivery reports (one per send) and their batches (one per slice of recipients).
+
+Both are units of work held through a lease: whoever holds an unexpired lease (a worker,
+or the broker while the task message waits in a queue) owns the work; an expired lease
+means the work was lost (a dead worker, a broker that lost its messages) and is taken over.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,21 @@ import uuid
 from django.db import models
 
 
-class DeliveryReport(models.Model):
+class LeasedWork(models.Model):
+    """A unit of delivery work and who holds it until when."""
+
+    lease_owner = models.CharField(
+        max_length=64, blank=True, default="", help_text="The task running it; empty: queued."
+    )
+    lease_expires = models.DateTimeField(
+        null=True, blank=True, help_text="Taken over by recovery after this."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class DeliveryReport(LeasedWork):
     """What happened to one send: who it was for and how each recipient fared.
 
     Its id travels inside the posted JSON as ``delivery_id``, so clients can drop the
@@ -22,6 +41,9 @@ class DeliveryReport(models.Model):
         default=False, help_text="Every recipient has been assigned to a batch."
     )
     plan_cursor = models.BigIntegerField(default=0)
+    published_on = models.DateTimeField(
+        null=True, blank=True, help_text="When its planning was queued; empty: in the outbox."
+    )
     batches_pending = models.IntegerField(default=0)
     recipients = models.PositiveIntegerField(default=0)
     delivered = models.PositiveIntegerField(default=0)
@@ -34,7 +56,11 @@ class DeliveryReport(models.Model):
 
     class Meta:
         ordering = ["-created_on"]
-        indexes = [models.Index(fields=["finished", "created_on"])]
+        indexes = [
+            models.Index(fields=["finished", "created_on"]),
+            models.Index(fields=["planned", "published_on"], name="report_outbox_idx"),
+            models.Index(fields=["planned", "lease_expires"], name="report_lease_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.description or 'send'} ({self.id})"
@@ -52,7 +78,7 @@ class DeliveryReport(models.Model):
         return 1.0 if not self.recipients else self.settled / self.recipients
 
 
-class DeliveryBatch(models.Model):
+class DeliveryBatch(LeasedWork):
     """A slice of one send's recipients, posted by one task and retried as a unit of work."""
 
     report = models.ForeignKey(DeliveryReport, on_delete=models.CASCADE, related_name="batches")
@@ -67,7 +93,10 @@ class DeliveryBatch(models.Model):
 
     class Meta:
         verbose_name_plural = "delivery batches"
-        indexes = [models.Index(fields=["done", "updated_on"])]
+        indexes = [
+            models.Index(fields=["done", "updated_on"]),
+            models.Index(fields=["done", "lease_expires"], name="batch_lease_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"batch {self.pk} of {self.report_id}"

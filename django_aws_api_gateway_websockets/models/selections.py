@@ -1,21 +1,37 @@
 """Which sessions a send is for, in a form small enough to travel to the worker.
 
 A selection never holds the recipients themselves: the worker resolves it page by page, so
-queueing a send costs the same for one recipient as for a million.
+queueing a send costs the same for one recipient as for a million. It holds no code either:
+a queryset travels as the SQL of its primary-key subquery and that query's parameters,
+which a worker can only run as ``pk IN (subquery)`` — no pickle, nothing tied to the
+Django version that built it.
 """
 
 from __future__ import annotations
 
-import base64
-import pickle
+import datetime
+import decimal
+import json
+import uuid
 from typing import Any
 
 from django.core import signing
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 Selection = dict[str, Any]
 
 _SALT = "django_aws_api_gateway_websockets.selection"
+
+# Query parameters JSON cannot carry as they are, tagged so the worker rebuilds the same
+# value (a datetime compared as a string would not match on every database).
+_DECODERS: dict[str, Any] = {
+    "datetime": datetime.datetime.fromisoformat,
+    "date": datetime.date.fromisoformat,
+    "time": datetime.time.fromisoformat,
+    "decimal": decimal.Decimal,
+    "uuid": uuid.UUID,
+}
 
 
 def structured(filters: dict[str, Any], excludes: dict[str, Any]) -> Selection:
@@ -24,31 +40,61 @@ def structured(filters: dict[str, Any], excludes: dict[str, Any]) -> Selection:
 
 
 def from_queryset(queryset: QuerySet) -> Selection:
-    """A selection carrying a signed pickle of the queryset's query, as Django allows.
+    """A selection carrying the SQL and parameters of ``queryset``'s primary keys.
 
-    The signature (``SECRET_KEY``) keeps anyone who can write to the broker from making a
-    worker unpickle data of their own.
+    Signed with ``SECRET_KEY``, so that a worker runs only subqueries this app compiled.
     """
-    if queryset.query.is_sliced or queryset.query.distinct_fields:
-        # Keyset pagination needs to add ``pk > cursor``, which a sliced query refuses.
-        queryset = queryset.model._default_manager.filter(pk__in=queryset.values("pk"))
-    pickled = base64.b64encode(pickle.dumps(queryset.order_by().query)).decode("ascii")
-    return {"query": signing.Signer(salt=_SALT).sign(pickled), "sql": str(queryset.query)[:500]}
+    query = queryset if queryset.query.is_sliced else queryset.order_by()
+    sql, params = query.values("pk").query.get_compiler(using=queryset.db).as_sql()
+    encoded = [_encode(value) for value in params]
+    signature = signing.Signer(salt=_SALT).signature(_canonical(sql, encoded))
+    return {"sql": sql, "params": encoded, "signature": signature}
 
 
 def apply(selection: Selection, sessions: QuerySet) -> QuerySet:
     """Narrow ``sessions`` (all of them) to what ``selection`` stands for."""
-    if "query" in selection:
-        pickled = signing.Signer(salt=_SALT).unsign(selection["query"])
-        sessions.query = pickle.loads(base64.b64decode(pickled))
-        return sessions
+    if "sql" in selection:
+        sql, params = selection["sql"], selection["params"]
+        expected = signing.Signer(salt=_SALT).signature(_canonical(sql, params))
+        if not signing.constant_time_compare(expected, selection.get("signature", "")):
+            raise signing.BadSignature("The selection's query was not compiled by this app.")
+        return sessions.filter(pk__in=RawSQL(sql, [_decode(value) for value in params]))
     return sessions.filter(**selection["filter"]).exclude(**selection["exclude"])
 
 
 def describe(selection: Selection) -> str:
     """A short human description for reports and logs."""
-    if "query" in selection:
+    if "sql" in selection:
         return f"queryset: {selection['sql']}"[:255]
     parts = [f"{k}={v}" for k, v in selection["filter"].items()] or ["everyone"]
     parts += [f"not {k}={v}" for k, v in selection["exclude"].items()]
     return ", ".join(parts)[:255]
+
+
+def _canonical(sql: str, params: list[Any]) -> str:
+    return json.dumps([sql, params], sort_keys=True, separators=(",", ":"))
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    for tag, kind in (
+        ("datetime", datetime.datetime),
+        ("date", datetime.date),
+        ("time", datetime.time),
+        ("decimal", decimal.Decimal),
+        ("uuid", uuid.UUID),
+    ):
+        if isinstance(value, kind):
+            return {tag: value.isoformat() if hasattr(value, "isoformat") else str(value)}
+    raise TypeError(
+        f"Cannot send to this queryset: its query has a {type(value).__name__} parameter, "
+        "which cannot travel to the worker. Filter on plain values instead."
+    )
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        ((tag, text),) = value.items()
+        return _DECODERS[tag](text)
+    return value

@@ -161,7 +161,7 @@ def test_allowed_integration_hosts_limit_integration_urls(settings, api_gateway)
     with pytest.raises(ValidationError):
         route.full_clean()
     settings.WEBSOCKETS = {"allowed_integration_hosts": 3}
-    assert [e.id for e in check_settings()].count("django_aws_api_gateway_websockets.E008") == 1
+    assert [e.id for e in check_settings()].count("django_aws_api_gateway_websockets.E010") == 1
 
 
 def test_4_1_0s_gateway_secret_key_is_checked_in_its_header(client, settings, websocket_session):
