@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -145,7 +146,7 @@ def check_management_credentials(app_configs: Any = None, **kwargs: Any) -> list
 
 @register(Tags.security, Tags.database)
 def check_gateway_secrets(
-    app_configs: Any = None, databases: list[str] | None = None, **kwargs: Any
+    app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[Error]:
     """Outside DEBUG, every provisioned gateway needs a secret, its own or a shared one.
 

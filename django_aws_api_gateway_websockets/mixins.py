@@ -32,7 +32,7 @@ class AppChannelWebSocketMixin(AddWebSocketRouteToContextMixin):
     """Uses the Django app of the page's view as route key and channel name, so each app
     gets its own channel; ``app_channel_override`` names another channel."""
 
-    request: HttpRequest | None = None
+    request: HttpRequest
     app_channel_override: str | None = None
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

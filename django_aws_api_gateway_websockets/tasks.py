@@ -79,7 +79,7 @@ def publish(task: Task, args: tuple[Any, ...], countdown: float | None = None) -
     a caller never waits on an outage. What was not published is still held by a lease
     (or waits in the outbox), and the recovery task publishes it later.
     """
-    options = {"countdown": countdown, "queue": app_settings.delivery_queue}
+    options: dict[str, Any] = {"countdown": countdown, "queue": app_settings.delivery_queue}
     if task.app.conf.task_always_eager:
         task.apply_async(args, **options)
         return True

@@ -100,7 +100,13 @@ def gone_error() -> ClientError:
     return ClientError(
         {
             "Error": {"Code": "GoneException", "Message": "Gone"},
-            "ResponseMetadata": {"HTTPStatusCode": 410},
+            "ResponseMetadata": {
+                "RequestId": "",
+                "HostId": "",
+                "HTTPStatusCode": 410,
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            },
         },
         "PostToConnection",
     )

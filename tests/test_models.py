@@ -357,7 +357,7 @@ def test_strings(websocket_session, api_gateway):
 
 def test_report_progress():
     report = DeliveryReport(recipients=0, planned=False)
-    assert report.progress is None
+    assert (report.recipients_known, report.progress) == (False, 0.0)
     report.planned = True
     assert report.progress == 1.0
     report.recipients, report.delivered, report.gone, report.failed = 10, 5, 2, 1

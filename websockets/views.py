@@ -171,7 +171,8 @@ def serialize_report(report: DeliveryReport) -> dict[str, Any]:
         "gone": report.gone,
         "failed": report.failed,
         "retried": report.retried,
-        "progress": report.progress,
+        # null until the recipients are known: the page shows the send as queued.
+        "progress": report.progress if report.recipients_known else None,
         "created": report.created_on.isoformat(),
         "started": report.started.isoformat() if report.started else None,
         "finished": report.finished.isoformat() if report.finished else None,

@@ -16,6 +16,7 @@ from ..models import (
     ChannelPermissionRule,
     ConnectionRateLimit,
     WebSocketSession,
+    WebSocketSessionQuerySet,
     WebSocketToken,
 )
 from .base import ReadOnlyAdmin
@@ -45,7 +46,7 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
     actions = ["send_test_message", "disconnect_sessions"]
 
     @admin.action(description="Send a test message")
-    def send_test_message(self, request: HttpRequest, queryset: QuerySet[WebSocketSession]) -> None:
+    def send_test_message(self, request: HttpRequest, queryset: WebSocketSessionQuerySet) -> None:
         report = queryset.send_message(
             {
                 "type": "test",

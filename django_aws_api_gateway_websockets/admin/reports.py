@@ -17,7 +17,7 @@ from .base import ReadOnlyAdmin
 
 class DeliveryBatchInline(admin.TabularInline):
     model = DeliveryBatch
-    fields = [
+    fields = readonly_fields = (
         "attempt",
         "done",
         "delivered",
@@ -26,8 +26,7 @@ class DeliveryBatchInline(admin.TabularInline):
         "recipients",
         "updated_on",
         "lease_expires",
-    ]
-    readonly_fields = fields
+    )
     extra = 0
     can_delete = False
     show_change_link = False
@@ -68,7 +67,7 @@ class DeliveryReportAdmin(ReadOnlyAdmin):
     list_display_links = ["short_id"]
     date_hierarchy = "created_on"
     search_fields = ["id", "description"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "id",
         "description",
         "progress_bar",
@@ -81,8 +80,7 @@ class DeliveryReportAdmin(ReadOnlyAdmin):
         "finished",
         "payload",
         "selection",
-    ]
-    fields = readonly_fields
+    )
     inlines = [DeliveryBatchInline]
 
     @admin.display(description="id", ordering="id")
@@ -94,9 +92,9 @@ class DeliveryReportAdmin(ReadOnlyAdmin):
 
     @admin.display(description="progress")
     def progress_bar(self, obj: DeliveryReport) -> str:
-        progress = obj.progress
-        if progress is None:
+        if not obj.recipients_known:
             return "planning…"
+        progress = obj.progress
         state = "done" if obj.finished else "running"
         return format_html(
             '<progress max="100" value="{}"></progress> {} {}',

@@ -49,7 +49,8 @@ def boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
 
 
 def current_factory() -> Any:
-    return apps.get_app_config(APP_LABEL).models_module.get_boto3_client
+    models: Any = apps.get_app_config(APP_LABEL).models_module  # set once the app is ready
+    return models.get_boto3_client
 
 
 def management_client(endpoint: str) -> Any:

@@ -101,7 +101,7 @@ def route_differences(
     if route is None:
         create = partial(wanted_state.create_route, api_id=api_id, wanted=wanted, secret=secret)
         return [Difference(wanted.key, "route is missing", create)]
-    found = []
+    found: list[Difference] = []
     integration = remote.integration_of(route)
     if integration is None:
         fix = partial(_retarget, api_id=api_id, route=route, wanted=wanted, secret=secret)
@@ -164,7 +164,6 @@ def _reply_differences(remote: RemoteApi, wanted: WantedRoute, route: dict) -> l
     if not wanted.reply:
         if wanted.built_in:  # $connect/$disconnect: whatever the user set up is theirs
             return []
-        found = remote.route_responses(route)
         return [
             Difference(
                 key,
@@ -178,9 +177,9 @@ def _reply_differences(remote: RemoteApi, wanted: WantedRoute, route: dict) -> l
                 ),
                 "reply",
             )
-            for response in found
+            for response in remote.route_responses(route)
         ]
-    found = []
+    found: list[Difference] = []
     if route.get("RouteResponseSelectionExpression") != wanted_state.ROUTE_RESPONSE_KEY:
         select = partial(
             _call,

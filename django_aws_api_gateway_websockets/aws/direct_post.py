@@ -39,7 +39,9 @@ STALE_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipe
 class DirectPoster:
     """``post_to_connection`` for one Management API endpoint, shared by threads."""
 
-    def __init__(self, client: BaseClient, timeout: float) -> None:
+    # ``client`` is a botocore client whose private parts ``supports`` found: typed Any,
+    # as the stubs (rightly) do not publish them.
+    def __init__(self, client: Any, timeout: float) -> None:
         self.client = client
         url = urlsplit(client.meta.endpoint_url)
         self.secure = url.scheme == "https"
@@ -150,7 +152,7 @@ def error_code_and_message(headers: http.client.HTTPMessage, body: bytes) -> tup
     return code, str(message)
 
 
-def tls_context(client: BaseClient) -> ssl.SSLContext:
+def tls_context(client: Any) -> ssl.SSLContext:
     """Verify certificates as the client would: its CA bundle, or not at all if told so."""
     verify = getattr(client._endpoint.http_session, "_verify", True)
     if verify is False:
@@ -170,10 +172,12 @@ def supports(client: Any) -> bool:
     """
     if not isinstance(client, BaseClient):
         return False
-    config = client.meta.config
+    # Private attributes and options set from defaults at runtime: unknown to the stubs.
+    config: Any = client.meta.config
+    internals: Any = client
     try:
-        client._request_signer._credentials  # noqa: B018
-        client._endpoint.http_session  # noqa: B018
+        internals._request_signer._credentials  # noqa: B018
+        internals._endpoint.http_session  # noqa: B018
     except AttributeError:
         logger.warning("This botocore version hides what DirectPoster needs; posting via boto3")
         return False

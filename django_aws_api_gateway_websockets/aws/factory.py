@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +31,8 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     credential chain (which may query the instance metadata service) is not consulted.
     """
     if app_settings.aws_iam_profile:
-        return boto3.Session(profile_name=app_settings.aws_iam_profile).client(service, **kwargs)
+        session = boto3.Session(profile_name=app_settings.aws_iam_profile)
+        return _any_client(session.client, service, kwargs)
     kwargs.setdefault("region_name", get_region_name())
     if app_settings.aws_access_key_id and app_settings.aws_secret_access_key:
         kwargs.setdefault("aws_access_key_id", app_settings.aws_access_key_id)
@@ -38,7 +40,12 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
     elif is_loopback(kwargs.get("endpoint_url") or ""):
         kwargs.setdefault("aws_access_key_id", LOCAL_KEY)
         kwargs.setdefault("aws_secret_access_key", LOCAL_KEY)
-    return boto3.client(service, **kwargs)
+    return _any_client(boto3.client, service, kwargs)
+
+
+def _any_client(make: Callable[..., Any], service: str, kwargs: dict[str, Any]) -> Any:
+    """``make(service, **kwargs)``, typed for any service name (boto3-stubs types each one)."""
+    return make(service, **kwargs)
 
 
 LOCAL_KEY = "local"

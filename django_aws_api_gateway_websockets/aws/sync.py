@@ -142,10 +142,11 @@ def gateway_values(gateway: ApiGateway, remote: RemoteApi) -> dict[str, Any]:
             ApiId=gateway.api_id, DeploymentId=stage["DeploymentId"]
         )
         values["stage_description"] = deployment.get("Description", "")
-    sent = {
+    parameters = (
         (integration.get("RequestParameters") or {}).get(secret_parameter())
         for integration in remote.integrations.values()
-    } - {None}
+    )
+    sent = {value for value in parameters if value is not None}
     if len(sent) == 1:
         secret = sent.pop().strip("'")
         if secret not in (gateway.gateway_secret, gateway.previous_gateway_secret):

@@ -9,6 +9,7 @@ renewed, expires, and recovery queues the work again.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -32,7 +33,7 @@ def claim(work: QuerySet, owner: str) -> bool:
     return bool(work.filter(available).update(lease_owner=owner, lease_expires=expiry()))
 
 
-def held_by(owner: str) -> dict[str, object]:
+def held_by(owner: str) -> dict[str, Any]:
     """UPDATE values that renew ``owner``'s lease (apply with a ``lease_owner`` filter)."""
     return {"lease_owner": owner, "lease_expires": expiry()}
 

@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
@@ -78,7 +79,7 @@ def post_all(
     data = payload.encode("utf-8")
     grace = timezone.now() - timedelta(seconds=grace_seconds)
     # One poster per gateway stage of this batch, looked up once rather than per post.
-    posters = {
+    posters: dict[tuple[str | None, str | None], Any] = {
         (r.api_id, r.stage): management_poster(management_endpoint(r.api_id, r.stage))
         for r in recipients
         if r.api_id is not None and r.stage is not None
@@ -104,7 +105,7 @@ def post_all(
     futures = []
     for recipient in recipients:
         future = executor().submit(post, recipient)
-        future.add_done_callback(lambda f, pk=recipient.pk: report(pk, f))
+        future.add_done_callback(partial(report, recipient.pk))
         futures.append(future)
     try:
         for _ in recipients:

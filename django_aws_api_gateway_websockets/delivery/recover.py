@@ -36,9 +36,9 @@ def recover(
             queue_plan(str(pk))
             recovered += 1
     batches = DeliveryBatch.objects.filter(done=False)
-    for pk, attempt in batches.filter(lease.expired()).values_list("pk", "attempt")[:LIMIT]:
-        if batches.filter(lease.expired(), pk=pk, attempt=attempt).update(**lease.queued()):
-            queue_batch(pk, attempt, None)
+    for batch_pk, attempt in batches.filter(lease.expired()).values_list("pk", "attempt")[:LIMIT]:
+        if batches.filter(lease.expired(), pk=batch_pk, attempt=attempt).update(**lease.queued()):
+            queue_batch(batch_pk, attempt, None)
             recovered += 1
     if recovered:
         logger.warning("Recovered %d delivery items (outbox, expired leases)", recovered)

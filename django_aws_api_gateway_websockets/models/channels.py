@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
 from django.core.validators import RegexValidator
 from django.db import models
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
 
 CHANNEL_NAME_RE = r"^[a-zA-Z0-9_-]+$"
 
 
 class ChannelPermission(models.Model):
     """Who may join one channel; channels without a row follow ``ALLOW_UNLISTED_CHANNELS``."""
+
+    if TYPE_CHECKING:  # what Django adds, declared for checkers without the Django plugin
+        rules: RelatedManager[ChannelPermissionRule]
+
+        def get_access_display(self) -> str: ...
 
     class Access(models.TextChoices):
         ALLOW_ALL = "allow_all", "Allow all"

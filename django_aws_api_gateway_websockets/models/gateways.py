@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -11,6 +11,11 @@ from django.db import models, transaction
 from ..aws.factory import management_endpoint
 from ..conf import app_settings
 from ..fields import EndpointURLField, validate_integration_host
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
+
+    from .sessions import WebSocketSession
 
 DOMAIN_NAME_RE = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
@@ -63,6 +68,10 @@ class SyncedModel(models.Model):
 
 class ApiGateway(SyncedModel):
     """One API Gateway WebSocket API, and what AWS returned when it was created."""
+
+    if TYPE_CHECKING:  # reverse relations, declared for checkers without the Django plugin
+        additional_routes: RelatedManager[ApiGatewayAdditionalRoute]
+        sessions: RelatedManager[WebSocketSession]
 
     class ProvisioningStatus(models.TextChoices):
         """How far creating the gateway in AWS has come (4.x's values)."""
@@ -136,7 +145,7 @@ class ApiGateway(SyncedModel):
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(SyncedModel.Meta):
         verbose_name = "API Gateway"
         indexes = [
             models.Index(fields=["api_id"]),
@@ -279,7 +288,7 @@ class ApiGatewayAdditionalRoute(SyncedModel):
 
     synced_fields = SYNCED_ROUTE_FIELDS
 
-    class Meta:
+    class Meta(SyncedModel.Meta):
         unique_together = [["api_gateway", "route_key"]]
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ means the work was lost (a dead worker, a broker that lost its messages) and is 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.db import models
 
@@ -54,7 +55,7 @@ class DeliveryReport(LeasedWork):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(LeasedWork.Meta):
         ordering = ["-created_on"]
         indexes = [
             models.Index(fields=["finished", "created_on"]),
@@ -71,17 +72,24 @@ class DeliveryReport(LeasedWork):
         return self.delivered + self.gone + self.failed
 
     @property
-    def progress(self) -> float | None:
-        """Share of recipients settled, 0.0-1.0; None until recipients are known."""
-        if not self.planned and not self.recipients:
-            return None
-        return 1.0 if not self.recipients else self.settled / self.recipients
+    def recipients_known(self) -> bool:
+        """Whether planning has counted the recipients (until then ``progress`` is 0.0)."""
+        return self.planned or bool(self.recipients)
+
+    @property
+    def progress(self) -> float:
+        """Share of recipients settled, 0.0-1.0: 0.0 until ``recipients_known``."""
+        if not self.recipients:
+            return 1.0 if self.planned else 0.0
+        return self.settled / self.recipients
 
 
 class DeliveryBatch(LeasedWork):
     """A slice of one send's recipients, posted by one task and retried as a unit of work."""
 
     report = models.ForeignKey(DeliveryReport, on_delete=models.CASCADE, related_name="batches")
+    if TYPE_CHECKING:  # what Django adds, declared for checkers without the Django plugin
+        report_id: int
     session_ids = models.JSONField()
     pending = models.JSONField(help_text="Session ids still to post on the next attempt.")
     attempt = models.PositiveSmallIntegerField(default=0)
@@ -91,7 +99,7 @@ class DeliveryBatch(LeasedWork):
     failed = models.PositiveIntegerField(default=0)
     updated_on = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(LeasedWork.Meta):
         verbose_name_plural = "delivery batches"
         indexes = [
             models.Index(fields=["done", "updated_on"]),

@@ -13,13 +13,15 @@ import datetime
 import decimal
 import json
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core import signing
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.crypto import constant_time_compare
 
 Selection = dict[str, Any]
+_QS = TypeVar("_QS", bound=QuerySet[Any])
 
 _SALT = "django_aws_api_gateway_websockets.selection"
 
@@ -51,12 +53,12 @@ def from_queryset(queryset: QuerySet) -> Selection:
     return {"sql": sql, "params": encoded, "signature": signature}
 
 
-def apply(selection: Selection, sessions: QuerySet) -> QuerySet:
+def apply(selection: Selection, sessions: _QS) -> _QS:
     """Narrow ``sessions`` (all of them) to what ``selection`` stands for."""
     if "sql" in selection:
         sql, params = selection["sql"], selection["params"]
         expected = signing.Signer(salt=_SALT).signature(_canonical(sql, params))
-        if not signing.constant_time_compare(expected, selection.get("signature", "")):
+        if not constant_time_compare(expected, selection.get("signature", "")):
             raise signing.BadSignature("The selection's query was not compiled by this app.")
         return sessions.filter(pk__in=RawSQL(sql, [_decode(value) for value in params]))
     return sessions.filter(**selection["filter"]).exclude(**selection["exclude"])
@@ -86,7 +88,9 @@ def _encode(value: Any) -> Any:
         ("uuid", uuid.UUID),
     ):
         if isinstance(value, kind):
-            return {tag: value.isoformat() if hasattr(value, "isoformat") else str(value)}
+            if isinstance(value, datetime.date | datetime.time):
+                return {tag: value.isoformat()}
+            return {tag: str(value)}
     raise TypeError(
         f"Cannot send to this queryset: its query has a {type(value).__name__} parameter, "
         "which cannot travel to the worker. Filter on plain values instead."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -26,7 +26,7 @@ def send(data: Any, selection: Selection) -> DeliveryReport:
     return tasks.send(data, selection)
 
 
-class WebSocketSessionQuerySet(models.QuerySet):
+class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
     def connected(self) -> WebSocketSessionQuerySet:
         return self.filter(connected=True)
 
@@ -106,7 +106,10 @@ class WebSocketSession(models.Model):
     created_on = models.DateTimeField(auto_now_add=True)
     updated_on = models.DateTimeField(auto_now=True)
 
-    objects = WebSocketSessionQuerySet.as_manager()
+    if TYPE_CHECKING:
+        objects: ClassVar[WebSocketSessionQuerySet]
+    else:
+        objects = WebSocketSessionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "WebSocket session"

@@ -17,7 +17,7 @@ from .credentials import hash_session_key
 from .deletion import delete_in_batches
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AbstractBaseUser, _User
 
 
 class WebSocketToken(models.Model):
@@ -57,7 +57,7 @@ class WebSocketToken(models.Model):
     @classmethod
     def validate_and_consume(
         cls, token_value: str, session_key: str, max_age_seconds: int | None = None
-    ) -> AbstractBaseUser | None:
+    ) -> _User | None:
         """Return the token's user and spend the token, or None if it is unknown, used or old.
 
         One UPDATE claims the token, so two concurrent connects cannot both spend it.

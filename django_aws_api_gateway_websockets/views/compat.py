@@ -45,7 +45,7 @@ class CompatibilityMixin:
 
     route_selection_key: str
     handler_selection_key: str
-    websocket_session: WebSocketSession | None
+    websocket_session: WebSocketSession
     has_permissions: Callable[[HttpRequest, str], bool]
 
     # Channels

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from ..conf import app_settings
 from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
 from .origin import client_ip, request_api_id
 from .responses import error, missing_headers
+from .users import logged_in_user
 
 
 class ConnectMixin:
@@ -47,7 +48,7 @@ class ConnectMixin:
     ]
 
     api_gateway: ApiGateway | None
-    websocket_session: WebSocketSession | None
+    websocket_session: WebSocketSession
     connection_id: str
     connection_refusal: Callable[[HttpRequest, str], HttpResponse | None]
     credential_hashes: Callable[[HttpRequest, Any], dict[str, str]]
@@ -60,7 +61,7 @@ class ConnectMixin:
             ip_address = self.client_ip(request)
         except ValueError as exc:
             return error(str(exc))
-        cookie_user = request.user if request.user.is_authenticated else None
+        cookie_user = logged_in_user(request)
         if self.RATE_LIMIT_ENABLED:
             allowed, _ = ConnectionRateLimit.check_rate_limit(
                 ip_address, cookie_user, self.rate_limit_max_attempts, self.rate_limit_window
@@ -72,7 +73,7 @@ class ConnectMixin:
         if isinstance(channel_or_refusal, HttpResponse):
             self.record_attempt(ip_address, cookie_user, successful=False)
             return channel_or_refusal
-        user = request.user if request.user.is_authenticated else None
+        user = logged_in_user(request)
         try:
             with transaction.atomic():
                 self.websocket_session = WebSocketSession.objects.create(
@@ -149,7 +150,7 @@ class ConnectMixin:
             return self.api_gateway.default_channel_name if self.api_gateway else ""
         return channel if self.is_valid_channel_name(channel) else None
 
-    def is_valid_channel_name(self, channel: Any) -> bool:
+    def is_valid_channel_name(self, channel: Any) -> TypeGuard[str]:
         return (
             isinstance(channel, str)
             and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH

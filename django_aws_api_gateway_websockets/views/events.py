@@ -21,6 +21,7 @@ from .compat import CompatibilityMixin
 from .connect import ConnectMixin
 from .origin import api_id_header_names, has_valid_secret, request_api_id
 from .responses import PostOnlyMixin, error, missing_headers
+from .users import permission_holder
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
     MAX_BODY_DEPTH = 64
     CONNECTION_ID_PATTERN = r"^[A-Za-z0-9_=+/-]{1,128}$"
 
+    # The connection's session: loaded before any handler runs (``connect`` creates it;
+    # until then, in ``connect`` and the hooks it calls, it is None).
+    websocket_session: WebSocketSession
+
     route_selection_key = "action"
     handler_selection_key = "handler"
     aws_api_gateway_id: str | None = None
@@ -59,7 +64,7 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         super().__init__(**kwargs)
         self.body: dict[str, Any] = {}
         self.api_gateway: ApiGateway | None = None
-        self.websocket_session: WebSocketSession | None = None
+        self.websocket_session = None  # type: ignore[assignment]  # until loaded: see above
         self.connection_id = ""
 
     @classmethod
@@ -219,16 +224,16 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         if self.permissions_required and not self.has_any_permission(request):
             return False
         needed = self.HANDLER_PERMISSIONS.get(handler_name, [])
-        return not needed or request.user.has_perms(needed)
+        return not needed or permission_holder(request).has_perms(needed)
 
     def has_any_permission(self, request: HttpRequest) -> bool:
         """True if no permissions are required (as in 4.x), else if the user has one."""
         return not self.permissions_required or any(
-            request.user.has_perm(p) for p in self.permissions_required
+            permission_holder(request).has_perm(p) for p in self.permissions_required
         )
 
     def has_all_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perms(self.all_permissions_required)
+        return permission_holder(request).has_perms(self.all_permissions_required)
 
     # Built-in handlers
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -24,7 +25,7 @@ def missing_headers(request: HttpRequest, names: list[str]) -> list[str]:
 class PostOnlyMixin:
     """Answer any method but POST with a JSON 405."""
 
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names: Sequence[str] = ["post"]
 
     def http_method_not_allowed(
         self, request: HttpRequest, *args: Any, **kwargs: Any

@@ -60,18 +60,20 @@ def build_config(
     api_id = options.get("api_id") or record.get("api_id")
     stage = options.get("stage") or record.get("stage")
     target = options.get("target") or record.get("target_base_url")
-    missing = [
-        flag
-        for flag, value in (("--api-id", api_id), ("--stage", stage), ("--target", target))
-        if not value
-    ]
-    if missing:
+    if not (api_id and stage and target):
+        missing = [
+            flag
+            for flag, value in (("--api-id", api_id), ("--stage", stage), ("--target", target))
+            if not value
+        ]
         source = (
             "The ApiGateway record does not" if record else "Without an ApiGateway record, you must"
         )
         raise CommandError(f"{source} provide {', '.join(missing)}.")
 
-    overrides = {name: options[name] for name in _PLAIN_OVERRIDES if options.get(name) is not None}
+    overrides: dict[str, Any] = {
+        name: options[name] for name in _PLAIN_OVERRIDES if options.get(name) is not None
+    }
     # API Gateway sends one secret; the settings' list holds several only to allow
     # rotation on the Django side, and the first one is the current.
     secret = record.get("secret") or (secrets[0] if secrets else None)
@@ -84,7 +86,7 @@ def build_config(
             routes_without_response=frozenset(record.get("routes_without_response") or ()),
             secret_header=secret_header if secret else None,
             secret=secret,
-            **dict(headers or {}),
+            **dict[str, Any](headers or {}),
             **overrides,
         )
     except ValueError as exc:
@@ -198,8 +200,8 @@ class Command(BaseCommand):
                     raise CommandError(f"No ApiGateway with pk={options['pk']}.") from exc
                 return record_values(gateway), ""
             if options.get("api_id"):
-                gateway = ApiGateway.objects.filter(api_id=options["api_id"]).first()
-                return (record_values(gateway) if gateway else None), ""
+                found = ApiGateway.objects.filter(api_id=options["api_id"]).first()
+                return (record_values(found) if found else None), ""
             candidates = list(ApiGateway.objects.all()[:2])
         except DatabaseError as exc:
             # A fresh checkout without migrations can still run from options alone.
