@@ -32,10 +32,11 @@ class AppChannelWebSocketMixin(AddWebSocketRouteToContextMixin):
     """Uses the Django app of the page's view as route key and channel name, so each app
     gets its own channel; ``app_channel_override`` names another channel."""
 
-    request: HttpRequest
+    request: HttpRequest | None = None
     app_channel_override: str | None = None
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        assert self.request is not None, "View.setup() sets it before get_context_data()"
         view = resolve(self.request.path_info).func
         app = (getattr(view, "view_class", view).__module__ or "").rpartition(".")[0]
         self.websocket_route_key = app
