@@ -355,6 +355,15 @@ def test_strings(websocket_session, api_gateway):
     ]
 
 
+def test_connected_is_a_queryset_method_on_the_manager(websocket_session):
+    WebSocketSession.objects.create(connection_id="gone-1", connected=False)
+
+    connected = WebSocketSession.objects.connected()
+
+    assert list(connected.values_list("connection_id", flat=True)) == ["connection-1"]
+    assert list(connected.filter(channel_name="general").connected()) == [websocket_session]
+
+
 def test_report_progress():
     report = DeliveryReport(recipients=0, planned=False)
     assert (report.recipients_known, report.progress) == (False, 0.0)
