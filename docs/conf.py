@@ -25,7 +25,7 @@ django.setup()
 
 project = "django-gateway-sockets"
 author = "django-gateway-sockets maintainers"
-copyright = "the django-gateway-sockets maintainers"  # noqa: A001 (Sphinx's name)
+copyright = "the django-gateway-sockets maintainers"
 
 extensions = [
     "myst_parser",
