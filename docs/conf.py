@@ -43,7 +43,14 @@ myst_heading_anchors = 3
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+    "exclude-members": "DoesNotExist, MultipleObjectsReturned",
+}
+# Only what this package documents: overrides such as Model.save() without a docstring of
+# their own are left out instead of repeating Django's.
+autodoc_inherit_docstrings = False
 # No intersphinx: CI reaches package registries only, not other projects' inventories.
 
 html_theme = "furo"
