@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.message import Message
 from email.parser import Parser
@@ -102,6 +104,15 @@ def test_metadata_publishes_only_user_extras(metadata: Message) -> None:
     everything = " ".join(metadata.get_all("Requires-Dist") or []).lower()
     for tool in ("pytest", "playwright", "ruff", "gunicorn", "coverage", "moto", "sphinx"):
         assert tool not in everything
+
+
+def test_the_build_requires_a_setuptools_that_reads_the_license_expression() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert isinstance(pyproject["project"]["license"], str)  # an SPDX expression (PEP 639)
+    (setuptools,) = [r for r in pyproject["build-system"]["requires"] if "setuptools" in r]
+    minimum = re.fullmatch(r"setuptools>=(\d+)(\.\d+)*", setuptools)
+    # setuptools 77 is the first release that accepts `license = "<SPDX expression>"`.
+    assert minimum and int(minimum.group(1)) >= 77, setuptools
 
 
 def test_metadata_names_license_authors_and_urls(metadata: Message) -> None:
