@@ -10,9 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first, so code changes do not reinstall them.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
+COPY docs/pypi.md ./docs/
 COPY django_aws_api_gateway_websockets ./django_aws_api_gateway_websockets
-RUN pip install ".[demo]"
+# pip 25.1 is the first to install dependency groups (--group).
+RUN pip install "pip>=25.1" && pip install ".[localgateway,beat]" --group demo
 
 COPY . .
 # collectstatic signs nothing: a throwaway key lets the settings load at build time.

@@ -3,7 +3,18 @@
 It holds browser WebSockets, forwards ``$connect`` / messages / ``$disconnect`` to
 Django as API Gateway's HTTP_PROXY integration does, and serves the Management API
 (``/@connections/{id}``) that boto3 talks to, with injectable faults.
+
+It needs aiohttp, which the ``localgateway`` extra installs; the rest of the app does not.
 """
+
+try:
+    import aiohttp  # noqa: F401
+except ImportError as exc:
+    raise ImportError(
+        "The local gateway needs aiohttp, which the 'localgateway' extra installs: "
+        'pip install "django-gateway-sockets[localgateway]"',
+        name=exc.name,
+    ) from exc
 
 from .app import create_app, create_management_app
 from .config import GatewayConfig

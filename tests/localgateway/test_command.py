@@ -193,10 +193,10 @@ def _serve_briefly(real_serve: Any) -> Any:
 
 
 def test_handle_serves_prints_the_banner_and_stops(monkeypatch: pytest.MonkeyPatch) -> None:
-    from django_aws_api_gateway_websockets.management.commands import runlocalgateway
+    from django_aws_api_gateway_websockets import localgateway
 
     monkeypatch.setattr(Command, "_find_record", lambda self, options: (RECORD, ""))
-    monkeypatch.setattr(runlocalgateway, "serve", _serve_briefly(runlocalgateway.serve))
+    monkeypatch.setattr(localgateway, "serve", _serve_briefly(localgateway.serve))
     out, err = io.StringIO(), io.StringIO()
     command = Command(stdout=out, stderr=err)
     command.handle(**options(port=0, verbosity=0, target="http://127.0.0.1:9/ws/"))
@@ -207,13 +207,13 @@ def test_handle_serves_prints_the_banner_and_stops(monkeypatch: pytest.MonkeyPat
 
 
 def test_handle_turns_ctrl_c_into_a_clean_exit(monkeypatch: pytest.MonkeyPatch) -> None:
-    from django_aws_api_gateway_websockets.management.commands import runlocalgateway
+    from django_aws_api_gateway_websockets import localgateway
 
     async def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Command, "_find_record", lambda self, options: (RECORD, ""))
-    monkeypatch.setattr(runlocalgateway, "serve", interrupted)
+    monkeypatch.setattr(localgateway, "serve", interrupted)
     out = io.StringIO()
     Command(stdout=out, stderr=io.StringIO()).handle(**options(verbosity=0))
     assert "Local gateway stopped." in out.getvalue()

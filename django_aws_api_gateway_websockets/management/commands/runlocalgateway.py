@@ -6,12 +6,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from django_aws_api_gateway_websockets.localgateway import GatewayConfig, create_app, serve
+if TYPE_CHECKING:
+    from django_aws_api_gateway_websockets.localgateway import GatewayConfig
 
 LOGGER_NAME = "django_aws_api_gateway_websockets.localgateway"
 
@@ -56,6 +57,8 @@ def build_config(
     gateway sends the record's own secret, else the first of ``secrets``. Raises CommandError
     naming every missing option when neither source supplies api id, stage or target.
     """
+    from django_aws_api_gateway_websockets.localgateway import GatewayConfig
+
     record = record or {}
     api_id = options.get("api_id") or record.get("api_id")
     stage = options.get("stage") or record.get("stage")
@@ -162,6 +165,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django_aws_api_gateway_websockets.conf import app_settings
 
+        # Imported here, not with the module, so that a project installed without the
+        # "localgateway" extra gets one line naming it instead of a traceback.
+        try:
+            import django_aws_api_gateway_websockets.localgateway  # noqa: F401
+        except ImportError as exc:
+            raise CommandError(str(exc)) from exc
+
         record, hint = self._find_record(options)
         try:
             config = build_config(
@@ -224,6 +234,8 @@ class Command(BaseCommand):
             logger.addHandler(handler)
 
     async def _serve(self, config: GatewayConfig) -> None:
+        from django_aws_api_gateway_websockets.localgateway import create_app, serve
+
         def ready(port: int) -> None:
             for line in banner(config, port):
                 self.stdout.write(line)
