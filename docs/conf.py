@@ -34,8 +34,8 @@ extensions = [
 ]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
-# pypi.md is the wheel's long description; README-slim.md is for the repository's front page.
-exclude_patterns = ["_build", "pypi.md", "README-slim.md"]
+# pypi.md is the wheel's long description, not a page of the site.
+exclude_patterns = ["_build", "pypi.md"]
 
 myst_enable_extensions = ["colon_fence", "deflist"]
 # Links to "page.md#a-heading" resolve for headings down to this level.

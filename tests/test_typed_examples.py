@@ -1,4 +1,4 @@
-"""Runs the README's examples as typed in tests/typed_examples.py (type-checked in CI)."""
+"""Runs the documentation's examples as typed in tests/typed_examples.py (type-checked in CI)."""
 
 import json
 

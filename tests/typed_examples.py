@@ -1,8 +1,8 @@
-"""The README's code examples, typed as a user would type them.
+"""The documentation's code examples, typed as a user would type them.
 
 pyright and mypy check this module in CI (see ``[tool.mypy]`` and ``[tool.pyright]``), and
-``tests/test_typed_examples.py`` runs every example, so the README, the type hints and the
-behaviour cannot drift apart. Keep each example as the README shows it, annotations added.
+``tests/test_typed_examples.py`` runs every example, so the docs, the type hints and the
+behaviour cannot drift apart. Keep each example as the docs show it, annotations added.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from django_aws_api_gateway_websockets.models import (
 from django_aws_api_gateway_websockets.testing import capture_messages
 from django_aws_api_gateway_websockets.views import WebSocketTokenView, WebSocketView
 
-# README "Install": the settings (the ``...`` stands for the project's own apps).
+# docs/quickstart.md "Install": the settings (the ``...`` stands for the project's own apps).
 INSTALLED_APPS = [
     "django_celery_beat",  # optional: default cleanup schedules
     "django_aws_api_gateway_websockets",
 ]
 
 
-# README "Views": a chat view and its URLs.
+# docs/views.md: a chat view and its URLs.
 class ChatView(WebSocketView):
     HANDLER_PERMISSIONS = {"chat_message": ["chat.can_post"]}
 
@@ -51,7 +51,7 @@ urlpatterns = [
 ]
 
 
-# README "Sending": every way to send, each returning its delivery report.
+# docs/sending.md: every way to send, each returning its delivery report.
 def send_examples(
     session: WebSocketSession,
     u: User,
@@ -74,12 +74,12 @@ def send_examples(
 
 
 def report_progress(report: DeliveryReport) -> float:
-    """README "Delivery reports": ``progress`` is always a number, 0.0-1.0."""
+    """docs/sending.md "Delivery reports": ``progress`` is always a number, 0.0-1.0."""
     report.refresh_from_db()
     return report.progress
 
 
-# README "Testing": the two example tests (run by tests/test_typed_examples.py with fixtures).
+# docs/testing.md: the two example tests (run by tests/test_typed_examples.py with fixtures).
 def test_connect_with_a_token(
     client: Client,
     api_gateway: ApiGateway,
