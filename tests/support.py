@@ -37,3 +37,11 @@ def wait_until(
             described = what() if callable(what) else what or condition
             pytest.fail(f"timed out after {timeout} s waiting for {described}")
         time.sleep(interval)
+
+
+def admins(address: str) -> list:
+    """``settings.ADMINS`` for one address: Django 6.0 takes plain addresses (and deprecates
+    pairs); 5.2 takes only (name, address) pairs."""
+    import django
+
+    return [address] if django.VERSION >= (6, 0) else [("Admin", address)]

@@ -2,7 +2,6 @@
 
 import json
 
-import django
 import pytest
 from django.contrib.auth.models import Permission
 from django.http import JsonResponse
@@ -20,6 +19,7 @@ from django_aws_api_gateway_websockets.testing import (
     api_gateway_headers,
 )
 from django_aws_api_gateway_websockets.views import WebSocketTokenView, WebSocketView
+from tests.support import admins
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -159,10 +159,7 @@ def test_default_message_costs_two_queries(client, websocket_session, django_ass
 def test_handler_exception_is_logged_mailed_and_raised(
     client, websocket_session, mailoutbox, settings
 ):
-    # Django 6.0 takes plain addresses (and deprecates pairs); 5.2 takes only pairs.
-    settings.ADMINS = (
-        ["admin@example.com"] if django.VERSION >= (6, 0) else [("Admin", "admin@example.com")]
-    )
+    settings.ADMINS = admins("admin@example.com")
     client.raise_request_exception = True
     with pytest.raises(RuntimeError, match="handler bug"):
         post(client, "/ws/default", {"action": "broken"})

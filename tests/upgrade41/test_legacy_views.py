@@ -20,6 +20,7 @@ from django_aws_api_gateway_websockets.testing import (
     api_gateway_headers,
 )
 from django_aws_api_gateway_websockets.views import WebSocketView
+from tests.support import admins
 
 from .inventory import public_names
 from .legacy import legacy_package_dir
@@ -184,7 +185,7 @@ def test_no_4_1_0_hook_or_attribute_is_ever_a_handler(rf, websocket_session):
 
 
 def test_exception_mails_are_rate_limited_per_view_and_exception(websocket_session, settings):
-    settings.ADMINS = [("Admin", "admin@example.com")]
+    settings.ADMINS = admins("admin@example.com")
 
     class Failing(WebSocketView):
         EXCEPTION_MAIL_INTERVAL = 60
