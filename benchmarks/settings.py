@@ -13,8 +13,6 @@ import os
 _SIDE = os.environ.get("BENCH_SIDE", "ours")
 
 if _SIDE == "ours":
-    # The project refuses its public development key outside DEBUG; bring our own.
-    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-secret-key-not-for-production")
     from project.settings import *  # noqa: F403
     from project.settings import WEBSOCKETS as PROJECT_WEBSOCKETS
 
