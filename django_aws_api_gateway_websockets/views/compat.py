@@ -40,7 +40,7 @@ class CompatibilityMixin:
     # per request, and 4.x's view attributes this package dropped.
     RESERVED_NAMES: ClassVar[frozenset[str]] = frozenset(
         {"api_gateway", "body", "connection_id", "websocket_session"}
-        | {"debug", "debug_log", "model", "CHECK_CONNECT_USERAGENT"}
+        | {"debug", "debug_log", "model"}
     )
 
     route_selection_key: str

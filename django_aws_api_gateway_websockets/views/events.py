@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AnonymousUser
@@ -87,7 +88,7 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
                     if callable(value) and not name.startswith("_")
                 )
         names.add("ping")
-        machinery = (frozenset(dir(WebSocketView)) | cls.RESERVED_NAMES) - cls.BASE_HANDLERS
+        machinery = (base_view_names() | cls.RESERVED_NAMES) - cls.BASE_HANDLERS
         return frozenset(name for name in names if not name.startswith("_")) - machinery
 
     # Dispatch
@@ -151,7 +152,7 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
 
     def load_gateway(self, request: HttpRequest) -> HttpResponse | None:
         """``$connect``: the gateway named by the request, holding an accepted secret."""
-        self.api_gateway = ApiGateway.objects.filter(api_id=request_api_id(request)).first()
+        self.api_gateway = named_gateway(request)
         if not has_valid_secret(request, self.api_gateway):
             return self.invalid_gateway_secret(request)
         if self.api_gateway is None:
@@ -165,20 +166,18 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         checked against the gateway the request names, so that without the secret nobody
         can tell which connection ids exist.
         """
-        api_id = request_api_id(request)
         session = (
             WebSocketSession.objects.select_related("api_gateway", "user")
             .filter(connection_id=self.connection_id)
             .first()
         )
         if session is None:
-            named = ApiGateway.objects.filter(api_id=api_id).first()
-            if not has_valid_secret(request, named):
+            if not has_valid_secret(request, named_gateway(request)):
                 return self.invalid_gateway_secret(request)
             return self.session_not_found(request)
         if not has_valid_secret(request, session.api_gateway):
             return self.invalid_gateway_secret(request)
-        if session.api_gateway is None or session.api_gateway.api_id != api_id:
+        if session.api_gateway is None or session.api_gateway.api_id != request_api_id(request):
             return error("Unknown API Gateway.")
         self.websocket_session = session
         self.api_gateway = session.api_gateway
@@ -259,3 +258,14 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(channel_name=channel)
         self.websocket_session.channel_name = channel
         return JsonResponse({"type": "channel_changed", "channel": channel})
+
+
+def named_gateway(request: HttpRequest) -> ApiGateway | None:
+    """The gateway whose API id the request carries, if this site knows it."""
+    return ApiGateway.objects.filter(api_id=request_api_id(request)).first()
+
+
+@cache
+def base_view_names() -> frozenset[str]:
+    """Every name ``WebSocketView`` defines (fixed once the class exists): never a handler."""
+    return frozenset(dir(WebSocketView))
