@@ -13,6 +13,7 @@ import datetime
 import decimal
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core import signing
@@ -26,13 +27,14 @@ _QS = TypeVar("_QS", bound=QuerySet[Any])
 _SALT = "django_aws_api_gateway_websockets.selection"
 
 # Query parameters JSON cannot carry as they are, tagged so the worker rebuilds the same
-# value (a datetime compared as a string would not match on every database).
-_DECODERS: dict[str, Any] = {
-    "datetime": datetime.datetime.fromisoformat,
-    "date": datetime.date.fromisoformat,
-    "time": datetime.time.fromisoformat,
-    "decimal": decimal.Decimal,
-    "uuid": uuid.UUID,
+# value (a datetime compared as a string would not match on every database): tag -> (type,
+# to text, from text), most specific type first (a datetime is also a date).
+_TAGGED: dict[str, tuple[type, Callable[[Any], str], Callable[[str], Any]]] = {
+    "datetime": (datetime.datetime, datetime.datetime.isoformat, datetime.datetime.fromisoformat),
+    "date": (datetime.date, datetime.date.isoformat, datetime.date.fromisoformat),
+    "time": (datetime.time, datetime.time.isoformat, datetime.time.fromisoformat),
+    "decimal": (decimal.Decimal, str, decimal.Decimal),
+    "uuid": (uuid.UUID, str, uuid.UUID),
 }
 
 
@@ -80,17 +82,9 @@ def _canonical(sql: str, params: list[Any]) -> str:
 def _encode(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    for tag, kind in (
-        ("datetime", datetime.datetime),
-        ("date", datetime.date),
-        ("time", datetime.time),
-        ("decimal", decimal.Decimal),
-        ("uuid", uuid.UUID),
-    ):
+    for tag, (kind, to_text, _) in _TAGGED.items():
         if isinstance(value, kind):
-            if isinstance(value, datetime.date | datetime.time):
-                return {tag: value.isoformat()}
-            return {tag: str(value)}
+            return {tag: to_text(value)}
     raise TypeError(
         f"Cannot send to this queryset: its query has a {type(value).__name__} parameter, "
         "which cannot travel to the worker. Filter on plain values instead."
@@ -100,5 +94,5 @@ def _encode(value: Any) -> Any:
 def _decode(value: Any) -> Any:
     if isinstance(value, dict):
         ((tag, text),) = value.items()
-        return _DECODERS[tag](text)
+        return _TAGGED[tag][2](text)
     return value
