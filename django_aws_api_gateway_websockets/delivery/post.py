@@ -111,7 +111,7 @@ def post_all(
         for _ in recipients:
             while True:
                 try:
-                    pk, outcome = results.get(timeout=app_settings.delivery_lease_renew_seconds)
+                    pk, outcome = results.get(timeout=progress.renew_every)
                     break
                 except queue.Empty:
                     progress.checkpoint()  # posts are hanging: keep the lease meanwhile

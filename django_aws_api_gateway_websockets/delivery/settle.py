@@ -40,6 +40,9 @@ class Progress:
         self.retry: list[int] = []
         self.unrecorded: dict[int, Outcome] = {}
         self.recorded_at = time.monotonic()
+        # Read once per attempt: ``due`` is asked after every post.
+        self.record_every = app_settings.delivery_progress_every
+        self.renew_every = app_settings.delivery_lease_renew_seconds
 
     def add(self, pk: int, outcome: Outcome) -> None:
         if outcome is Outcome.RETRY:
@@ -50,8 +53,8 @@ class Progress:
     def due(self) -> bool:
         """Whether enough has happened, or enough time passed, to write progress now."""
         return (
-            len(self.unrecorded) >= app_settings.delivery_progress_every
-            or time.monotonic() - self.recorded_at >= app_settings.delivery_lease_renew_seconds
+            len(self.unrecorded) >= self.record_every
+            or time.monotonic() - self.recorded_at >= self.renew_every
         )
 
     def checkpoint(self) -> None:
