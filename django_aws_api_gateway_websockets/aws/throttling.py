@@ -23,6 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .outcomes import error_code, status_of
+
 logger = logging.getLogger(__name__)
 
 THROTTLING_CODES = frozenset({"TooManyRequestsException", "LimitExceededException"})
@@ -35,9 +37,7 @@ sleep = time.sleep
 
 def is_throttled(error: ClientError) -> bool:
     """Whether AWS refused the call for its rate (429), not for what it asked."""
-    code = error.response.get("Error", {}).get("Code")
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code in THROTTLING_CODES or status == 429
+    return error_code(error) in THROTTLING_CODES or status_of(error) == 429
 
 
 def with_backoff(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
