@@ -104,6 +104,8 @@ class AppSettings:
     delivery_lease_renew_seconds = Setting(5.0)
     # Outcomes recorded at least every this many posts, so a takeover repeats few.
     delivery_progress_every = Setting(50)
+    # The Redis of shared state (rate limiter, history, presence); None: CELERY_BROKER_URL
+    redis_url: Setting[str | None] = Setting(None)
     # Celery queues: fan-out, and cleanup/resumption, each on its own
     delivery_queue = Setting(DELIVERY_QUEUE)
     maintenance_queue = Setting(MAINTENANCE_QUEUE)
