@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse
 class PermissionCheckedAdmin(admin.ModelAdmin):
     """Actions only for who may run them; fields in ``hidden_fields`` never filtered on.
 
-    Every action declares its permissions (``@admin.action(permissions=[...])``); Django then
-    offers it only to users who have them all. Posting an action that is not offered is
-    refused with a 403, so a viewer cannot run one by crafting the request either.
+    Every action declares its permission (``@admin.action(permissions=[...])``, one name: Django
+    offers an action to users passing ANY of the names, so what needs two is one check here).
+    Posting an action that is not offered is refused with a 403, so a viewer cannot run one by
+    crafting the request either.
     """
 
     # Credentials (or hashes of them) that must not leak, not even through ``?field__startswith=``

@@ -56,11 +56,25 @@ class ReportsRefusedPushes(PermissionCheckedAdmin):
             self.message_user(request, f"{what}: {refused_message(error)}", messages.ERROR)
         return response
 
+    # Django offers an action to a user with ANY of its ``permissions``, so an action that
+    # needs two names one check that requires both.
+
     def has_manage_aws_permission(self, request: HttpRequest) -> bool:
+        """``manage_aws``: AWS may be called (check; pushes of what one saves)."""
         return self.has_model_permission(request, "manage_aws")
 
+    def has_change_in_aws_permission(self, request: HttpRequest) -> bool:
+        """``manage_aws`` and change of the gateway: AWS and the records both change."""
+        return self.has_manage_aws_permission(request) and self._may_change_gateways(request)
+
     def has_rotate_secret_permission(self, request: HttpRequest) -> bool:
-        return self.has_model_permission(request, "rotate_secret")
+        """``rotate_secret`` and change of the gateway."""
+        return self.has_model_permission(request, "rotate_secret") and self._may_change_gateways(
+            request
+        )
+
+    def _may_change_gateways(self, request: HttpRequest) -> bool:
+        return self.has_model_permission(request, "change_apigateway")
 
 
 def refused_message(error: Exception) -> str:
@@ -114,24 +128,24 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
         "rotate_gateway_secret",
     ]
 
-    @admin.action(description="Create API Gateway in AWS", permissions=["manage_aws", "change"])
+    @admin.action(description="Create API Gateway in AWS", permissions=["change_in_aws"])
     def create_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._provision(request, queryset, "create_gateway", "API Gateway")
 
-    @admin.action(description="Create custom domain in AWS", permissions=["manage_aws", "change"])
+    @admin.action(description="Create custom domain in AWS", permissions=["change_in_aws"])
     def create_custom_domain(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._provision(request, queryset, "create_custom_domain", "custom domain")
 
     @admin.action(
         description="Sync to AWS (routes, route responses, integrations, stage)",
-        permissions=["manage_aws", "change"],
+        permissions=["change_in_aws"],
     )
     def sync_to_aws(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._each(request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws()))
 
     @admin.action(
         description="Sync from AWS (read the deployed API into the records)",
-        permissions=["manage_aws", "change"],
+        permissions=["change_in_aws"],
     )
     def sync_from_aws(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._each(request, queryset, "syncing from AWS", lambda g: _changes(g.sync_from_aws()))
@@ -140,7 +154,7 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
     def check_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._each(request, queryset, "checking", _check)
 
-    @admin.action(description="Rotate the gateway secret", permissions=["rotate_secret", "change"])
+    @admin.action(description="Rotate the gateway secret", permissions=["rotate_secret"])
     def rotate_gateway_secret(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         def rotate(gateway: ApiGateway) -> tuple[int, str]:
             gateway.rotate_gateway_secret()

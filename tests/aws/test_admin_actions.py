@@ -107,3 +107,46 @@ def test_a_route_aws_refuses_is_kept_and_reported(admin_client, aws, deployed):
     assert "saved, but AWS refused the change" in message
     assert ApiGatewayAdditionalRoute.objects.get().deployed is False
     assert ApiGateway.objects.get().pk == deployed.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_route_edit_aws_refuses_is_a_message_not_a_500(admin_client, aws, gateway):
+    # transaction=True: the admin's own transaction commits inside the view, so the push
+    # deferred to the commit runs there, as in production.
+    gateway.create_gateway()
+    gateway.refresh_from_db()
+    route = ApiGatewayAdditionalRoute.objects.create(
+        api_gateway=gateway, name="Chat", route_key="chat", integration_url=CHAT_URL
+    )
+    assert route.deployed
+    aws.faults.add("GetRoutes", "AccessDeniedException", 403)
+    aws.faults.add("GetRoute", "AccessDeniedException", 403)
+    change = reverse(
+        "admin:django_aws_api_gateway_websockets_apigatewayadditionalroute_change",
+        args=[route.pk],
+    )
+    response = admin_client.post(
+        change,
+        {
+            "api_gateway": gateway.pk,
+            "name": "Chat renamed",
+            "route_key": "chat",
+            "integration_url": "https://app.example.com/ws/chat2",
+            "route_response": "on",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    (message,) = [str(m) for m in get_messages(response.wsgi_request) if "AWS" in str(m)]
+    assert message.startswith("Chat renamed: saved, but AWS refused the change (")
+    assert "AccessDeniedException" in message
+    route.refresh_from_db()
+    assert (route.name, route.integration_url) == (
+        "Chat renamed",
+        "https://app.example.com/ws/chat2",
+    )
+    integration = aws.integration(gateway.api_id, aws.routes(gateway.api_id)["chat"])
+    assert integration["IntegrationUri"] == CHAT_URL  # AWS kept what it had
+
+
+CHAT_URL = "https://app.example.com/ws/chat"
