@@ -4,6 +4,7 @@ import hashlib
 from unittest.mock import Mock, patch
 
 import pytest
+from botocore.exceptions import ClientError
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -291,3 +292,24 @@ def test_the_secret_fingerprint_date_follows_every_change(gateway):
     gateway.save(update_fields=["gateway_secret"])
     gateway.refresh_from_db()
     assert gateway.gateway_secret_rotated_on > first
+
+
+def test_aws_errors_quoting_a_secret_are_shown_without_it(admin_client, gateway):
+    # AWS's validation messages may quote a request's parameters, and the secret is one.
+    error = ClientError(
+        {"Error": {"Code": "BadRequestException", "Message": f"Invalid mapping '{SECRET}'"}},
+        "GetApi",
+    )
+    client = Mock()
+    client.get_api.side_effect = error
+    client.get_routes.side_effect = error
+    with patch(PATCH_CLIENT, return_value=client):
+        response = admin_client.post(
+            url("apigateway"),
+            {"action": "sync_to_aws", "_selected_action": [gateway.pk]},
+            follow=True,
+        )
+    (message,) = messages_of(response)
+    assert "BadRequestException" in message
+    assert SECRET not in message and SECRET not in response.text
+    assert "[gateway secret]" in message

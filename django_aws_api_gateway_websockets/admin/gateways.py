@@ -52,8 +52,10 @@ class ReportsRefusedPushes(PermissionCheckedAdmin):
     ) -> HttpResponse:
         with deferred.collecting_errors() as errors:
             response = view(*args, **kwargs)
-        for what, error in errors:
-            self.message_user(request, f"{what}: {refused_message(error)}", messages.ERROR)
+        for record, error in errors:
+            gateway = record if isinstance(record, ApiGateway) else record.api_gateway
+            text = without_secrets(f"{record}: {refused_message(error)}", gateway)
+            self.message_user(request, text, messages.ERROR)
         return response
 
     # Django offers an action to a user with ANY of its ``permissions``, so an action that
@@ -82,6 +84,15 @@ def refused_message(error: Exception) -> str:
         f"saved, but AWS refused the change ({error}); run 'Sync to AWS' on its gateway "
         "to try again."
     )
+
+
+def without_secrets(text: str, gateway: ApiGateway) -> str:
+    """``text`` with the gateway's secrets blanked: AWS's error messages may quote a request's
+    parameters, which carry the secret."""
+    for secret in (gateway.gateway_secret, gateway.previous_gateway_secret):
+        if secret:
+            text = text.replace(secret, "[gateway secret]")
+    return text
 
 
 def secret_fingerprint(secret: str) -> str:
@@ -233,11 +244,8 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
                 self.message_user(request, f"{gateway}: {exc}", messages.ERROR)
             except Exception as exc:
                 logger.exception("%s %r failed", doing, gateway.api_name)
-                self.message_user(
-                    request,
-                    f"{gateway}: {doing} failed ({type(exc).__name__}: {exc}){after_failure}.",
-                    messages.ERROR,
-                )
+                text = f"{gateway}: {doing} failed ({type(exc).__name__}: {exc}){after_failure}."
+                self.message_user(request, without_secrets(text, gateway), messages.ERROR)
             else:
                 self.message_user(request, f"{gateway}: {text}", level)
 
@@ -259,7 +267,8 @@ def save_route(
     try:
         route.save()
     except ApiGatewaySyncError as exc:
-        modeladmin.message_user(request, f"{route}: {refused_message(exc)}", messages.ERROR)
+        text = without_secrets(f"{route}: {refused_message(exc)}", route.api_gateway)
+        modeladmin.message_user(request, text, messages.ERROR)
 
 
 NOT_PUSHED = (

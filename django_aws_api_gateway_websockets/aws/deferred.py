@@ -15,7 +15,7 @@ from contextvars import ContextVar
 
 from .remote import ApiGatewaySyncError
 
-Refusal = tuple[str, ApiGatewaySyncError]  # what was pushed (a record's name), and AWS's answer
+Refusal = tuple[object, ApiGatewaySyncError]  # the record pushed, and AWS's answer
 
 _collector: ContextVar[list[Refusal] | None] = ContextVar("deferred_aws_errors", default=None)
 
@@ -41,6 +41,6 @@ def reported(what: object, push: Callable[[], object]) -> Callable[[], None]:
             errors = _collector.get()
             if errors is None:
                 raise
-            errors.append((str(what), error))
+            errors.append((what, error))
 
     return run
