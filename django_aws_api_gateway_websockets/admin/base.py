@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +26,9 @@ class PermissionCheckedAdmin(admin.ModelAdmin):
 
     def has_model_permission(self, request: HttpRequest, codename: str) -> bool:
         """``request.user`` has ``codename`` of this app (a model's ``Meta.permissions`` entry)."""
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        # The admin requires a user model with PermissionsMixin (or its methods).
+        user = cast("PermissionsMixin | AnonymousUser", request.user)
+        return user.has_perm(f"{self.opts.app_label}.{codename}")
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

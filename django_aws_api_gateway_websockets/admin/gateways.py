@@ -53,8 +53,7 @@ class ReportsRefusedPushes(PermissionCheckedAdmin):
         with deferred.collecting_errors() as errors:
             response = view(*args, **kwargs)
         for record, error in errors:
-            gateway = record if isinstance(record, ApiGateway) else record.api_gateway
-            text = without_secrets(f"{record}: {refused_message(error)}", gateway)
+            text = without_secrets(f"{record}: {refused_message(error)}", gateway_of(record))
             self.message_user(request, text, messages.ERROR)
         return response
 
@@ -86,9 +85,17 @@ def refused_message(error: Exception) -> str:
     )
 
 
-def without_secrets(text: str, gateway: ApiGateway) -> str:
+def gateway_of(record: object) -> ApiGateway | None:
+    if isinstance(record, ApiGatewayAdditionalRoute):
+        return record.api_gateway
+    return record if isinstance(record, ApiGateway) else None
+
+
+def without_secrets(text: str, gateway: ApiGateway | None) -> str:
     """``text`` with the gateway's secrets blanked: AWS's error messages may quote a request's
     parameters, which carry the secret."""
+    if gateway is None:
+        return text
     for secret in (gateway.gateway_secret, gateway.previous_gateway_secret):
         if secret:
             text = text.replace(secret, "[gateway secret]")
