@@ -251,8 +251,8 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
                 self.message_user(request, f"{gateway}: {exc}", messages.ERROR)
             except Exception as exc:
                 logger.exception("%s %r failed", doing, gateway.api_name)
-                text = f"{gateway}: {doing} failed ({type(exc).__name__}: {exc}){after_failure}."
-                self.message_user(request, without_secrets(text, gateway), messages.ERROR)
+                failure = f"{gateway}: {doing} failed ({type(exc).__name__}: {exc}){after_failure}."
+                self.message_user(request, without_secrets(failure, gateway), messages.ERROR)
             else:
                 self.message_user(request, f"{gateway}: {text}", level)
 
