@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -19,15 +20,17 @@ from ..models import (
     WebSocketSessionQuerySet,
     WebSocketToken,
 )
-from .base import ReadOnlyAdmin
+from .base import PermissionCheckedAdmin, ReadOnlyAdmin
 
 logger = logging.getLogger(__name__)
 
 
 @admin.register(WebSocketSession)
-class WebSocketSessionAdmin(admin.ModelAdmin):
+class WebSocketSessionAdmin(PermissionCheckedAdmin):
+    """Read-only: sessions are made by ``$connect``; editing one would let staff attach a
+    live connection to another user. Deleting and the actions follow their permissions."""
+
     search_fields = ["connection_id", "channel_name"]
-    raw_id_fields = ["user"]
     list_display = [
         "connection_id",
         "channel_name",
@@ -41,11 +44,23 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
     list_filter = ["connected", "api_gateway"]
     list_select_related = ["user", "api_gateway"]
     date_hierarchy = "created_on"
-    # Keyed hashes of credentials: of no use to read, so not shown.
-    exclude = ["session_key_hash", "auth_hash"]
+    # Keyed hashes of credentials: of no use to read, so neither shown nor filtered on.
+    exclude = hidden_fields = ("session_key_hash", "auth_hash")
     actions = ["send_test_message", "disconnect_sessions"]
 
-    @admin.action(description="Send a test message")
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_send_test_message_permission(self, request: HttpRequest) -> bool:
+        return self.has_model_permission(request, "send_test_message")
+
+    def has_disconnect_session_permission(self, request: HttpRequest) -> bool:
+        return self.has_model_permission(request, "disconnect_session")
+
+    @admin.action(description="Send a test message", permissions=["send_test_message"])
     def send_test_message(self, request: HttpRequest, queryset: WebSocketSessionQuerySet) -> None:
         report = queryset.send_message(
             {
@@ -66,7 +81,9 @@ class WebSocketSessionAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Disconnect (close the WebSocket)")
+    @admin.action(
+        description="Disconnect (close the WebSocket)", permissions=["disconnect_session"]
+    )
     def disconnect_sessions(
         self, request: HttpRequest, queryset: QuerySet[WebSocketSession]
     ) -> None:
@@ -92,8 +109,8 @@ class WebSocketTokenAdmin(ReadOnlyAdmin):
     list_display = ["token_preview", "user", "created_at", "used"]
     list_filter = ["used", "created_at"]
     search_fields = ["user__username", "user__email"]
-    # A keyed hash of the browser's session key: neither listed, searched nor shown.
-    exclude = ["session_key"]
+    # A keyed hash of the browser's session key: neither listed, searched, filtered nor shown.
+    exclude = hidden_fields = ("session_key",)
     list_select_related = ["user"]
 
     @admin.display(description="token")
@@ -108,7 +125,7 @@ class ChannelPermissionRuleInline(admin.TabularInline):
 
 
 @admin.register(ChannelPermission)
-class ChannelPermissionAdmin(admin.ModelAdmin):
+class ChannelPermissionAdmin(PermissionCheckedAdmin):
     list_display = ["channel_name", "access", "rules_summary", "updated_on"]
     list_filter = ["access"]
     search_fields = ["channel_name", "description"]

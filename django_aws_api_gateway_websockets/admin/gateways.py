@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from ..aws import deferred
 from ..aws.remote import ApiGatewaySyncError
 from ..aws.sync import check
 from ..models import (
@@ -18,6 +20,7 @@ from ..models import (
     ApiGatewayAdditionalRoute,
 )
 from ..models.gateways import push_enabled
+from .base import PermissionCheckedAdmin
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +31,86 @@ class ApiGatewayAdditionalRouteInline(admin.TabularInline):
     readonly_fields = ["deployed"]
 
 
+class ReportsRefusedPushes(PermissionCheckedAdmin):
+    """AWS's refusal of a push deferred to the commit becomes a message, not a 500.
+
+    The admin saves inside a transaction; a change to a deployed route is pushed when it
+    commits, still inside the view. What AWS refuses then is shown, and the row stays saved.
+    """
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._reporting(request, super().changeform_view, request, *args, **kwargs)
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._reporting(request, super().delete_view, request, *args, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._reporting(request, super().changelist_view, request, *args, **kwargs)
+
+    def _reporting(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        with deferred.collecting_errors() as errors:
+            response = view(*args, **kwargs)
+        for record, error in errors:
+            text = without_secrets(f"{record}: {refused_message(error)}", gateway_of(record))
+            self.message_user(request, text, messages.ERROR)
+        return response
+
+    # Django offers an action to a user with ANY of its ``permissions``, so an action that
+    # needs two names one check that requires both.
+
+    def has_manage_aws_permission(self, request: HttpRequest) -> bool:
+        """``manage_aws``: AWS may be called (check; pushes of what one saves)."""
+        return self.has_model_permission(request, "manage_aws")
+
+    def has_change_in_aws_permission(self, request: HttpRequest) -> bool:
+        """``manage_aws`` and change of the gateway: AWS and the records both change."""
+        return self.has_manage_aws_permission(request) and self._may_change_gateways(request)
+
+    def has_rotate_secret_permission(self, request: HttpRequest) -> bool:
+        """``rotate_secret`` and change of the gateway."""
+        return self.has_model_permission(request, "rotate_secret") and self._may_change_gateways(
+            request
+        )
+
+    def _may_change_gateways(self, request: HttpRequest) -> bool:
+        return self.has_model_permission(request, "change_apigateway")
+
+
+def refused_message(error: Exception) -> str:
+    return (
+        f"saved, but AWS refused the change ({error}); run 'Sync to AWS' on its gateway "
+        "to try again."
+    )
+
+
+def gateway_of(record: object) -> ApiGateway | None:
+    if isinstance(record, ApiGatewayAdditionalRoute):
+        return record.api_gateway
+    return record if isinstance(record, ApiGateway) else None
+
+
+def without_secrets(text: str, gateway: ApiGateway | None) -> str:
+    """``text`` with the gateway's secrets blanked: AWS's error messages may quote a request's
+    parameters, which carry the secret."""
+    if gateway is None:
+        return text
+    for secret in (gateway.gateway_secret, gateway.previous_gateway_secret):
+        if secret:
+            text = text.replace(secret, "[gateway secret]")
+    return text
+
+
+def secret_fingerprint(secret: str) -> str:
+    """The first 8 hex digits of the secret's SHA-256: tells secrets apart, reveals nothing."""
+    if not secret:
+        return "(none)"
+    return hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
 @admin.register(ApiGateway)
-class ApiGatewayAdmin(admin.ModelAdmin):
+class ApiGatewayAdmin(ReportsRefusedPushes):
     search_fields = ["api_name", "domain_name", "api_id"]
     list_display = [
         "api_name",
@@ -44,7 +125,17 @@ class ApiGatewayAdmin(admin.ModelAdmin):
     ]
     list_filter = ["provisioning_status", "api_created", "custom_domain_created"]
     date_hierarchy = "created_on"
-    readonly_fields = ["deployment_id", "api_created", "custom_domain_created", "last_error"]
+    # The secrets are never shown, edited or filtered on: a fingerprint and the date suffice.
+    exclude = hidden_fields = ("gateway_secret", "previous_gateway_secret")
+    readonly_fields = [
+        "deployment_id",
+        "api_created",
+        "custom_domain_created",
+        "last_error",
+        "gateway_secret_fingerprint",
+        "previous_gateway_secret_fingerprint",
+        "gateway_secret_rotated_on",
+    ]
     inlines = [ApiGatewayAdditionalRouteInline]
     actions = [
         "create_api_gateway",
@@ -55,27 +146,33 @@ class ApiGatewayAdmin(admin.ModelAdmin):
         "rotate_gateway_secret",
     ]
 
-    @admin.action(description="Create API Gateway in AWS")
+    @admin.action(description="Create API Gateway in AWS", permissions=["change_in_aws"])
     def create_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._provision(request, queryset, "create_gateway", "API Gateway")
 
-    @admin.action(description="Create custom domain in AWS")
+    @admin.action(description="Create custom domain in AWS", permissions=["change_in_aws"])
     def create_custom_domain(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._provision(request, queryset, "create_custom_domain", "custom domain")
 
-    @admin.action(description="Sync to AWS (routes, route responses, integrations, stage)")
+    @admin.action(
+        description="Sync to AWS (routes, route responses, integrations, stage)",
+        permissions=["change_in_aws"],
+    )
     def sync_to_aws(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._each(request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws()))
 
-    @admin.action(description="Sync from AWS (read the deployed API into the records)")
+    @admin.action(
+        description="Sync from AWS (read the deployed API into the records)",
+        permissions=["change_in_aws"],
+    )
     def sync_from_aws(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._each(request, queryset, "syncing from AWS", lambda g: _changes(g.sync_from_aws()))
 
-    @admin.action(description="Check the deployed API in AWS")
+    @admin.action(description="Check the deployed API in AWS", permissions=["manage_aws"])
     def check_api_gateway(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         self._each(request, queryset, "checking", _check)
 
-    @admin.action(description="Rotate the gateway secret")
+    @admin.action(description="Rotate the gateway secret", permissions=["rotate_secret"])
     def rotate_gateway_secret(self, request: HttpRequest, queryset: QuerySet[ApiGateway]) -> None:
         def rotate(gateway: ApiGateway) -> tuple[int, str]:
             gateway.rotate_gateway_secret()
@@ -86,16 +183,32 @@ class ApiGatewayAdmin(admin.ModelAdmin):
 
         self._each(request, queryset, "rotating the secret", rotate)
 
+    @admin.display(description="gateway secret (SHA-256 fingerprint)")
+    def gateway_secret_fingerprint(self, obj: ApiGateway) -> str:
+        return secret_fingerprint(obj.gateway_secret)
+
+    @admin.display(description="previous gateway secret (SHA-256 fingerprint)")
+    def previous_gateway_secret_fingerprint(self, obj: ApiGateway) -> str:
+        return secret_fingerprint(obj.previous_gateway_secret)
+
     def save_model(self, request: HttpRequest, obj: ApiGateway, form: Any, change: bool) -> None:
-        """Saved here, pushed to AWS after the commit; an AWS failure is a message, not a 500."""
+        """Saved here, pushed to AWS after the commit; an AWS failure is a message, not a 500.
+
+        Only for users allowed to change the API in AWS (``manage_aws``); for others the
+        record is saved and the admin says that AWS was left as it was.
+        """
         obj.save(push_to_aws=False)
-        if change and obj.is_deployed and push_enabled(None) and form.changed_data:
-            queryset = ApiGateway.objects.filter(pk=obj.pk)
-            transaction.on_commit(
-                lambda: self._each(
-                    request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws())
-                )
+        if not (change and obj.is_deployed and push_enabled(None) and form.changed_data):
+            return
+        if not self.has_manage_aws_permission(request):
+            self.message_user(request, NOT_PUSHED.format(obj), messages.WARNING)
+            return
+        queryset = ApiGateway.objects.filter(pk=obj.pk)
+        transaction.on_commit(
+            lambda: self._each(
+                request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws())
             )
+        )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not ApiGatewayAdditionalRoute:
@@ -138,28 +251,37 @@ class ApiGatewayAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{gateway}: {exc}", messages.ERROR)
             except Exception as exc:
                 logger.exception("%s %r failed", doing, gateway.api_name)
-                self.message_user(
-                    request,
-                    f"{gateway}: {doing} failed ({type(exc).__name__}: {exc}){after_failure}.",
-                    messages.ERROR,
-                )
+                failure = f"{gateway}: {doing} failed ({type(exc).__name__}: {exc}){after_failure}."
+                self.message_user(request, without_secrets(failure, gateway), messages.ERROR)
             else:
                 self.message_user(request, f"{gateway}: {text}", level)
 
 
 def save_route(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, route: ApiGatewayAdditionalRoute
+    modeladmin: ReportsRefusedPushes, request: HttpRequest, route: ApiGatewayAdditionalRoute
 ) -> None:
-    """Save a route; when AWS refuses it, the record is kept and the admin says so."""
+    """Save a route; when AWS refuses it, the record is kept and the admin says so.
+
+    A new route on a deployed gateway is created in AWS at once, a change is pushed after the
+    commit (``ReportsRefusedPushes`` reports a refusal); neither for a user without
+    ``manage_aws``, whose route is saved for a later 'Sync to AWS'.
+    """
+    if not modeladmin.has_manage_aws_permission(request):
+        route.save(push_to_aws=False)
+        if route.api_gateway.is_deployed:
+            modeladmin.message_user(request, NOT_PUSHED.format(route), messages.WARNING)
+        return
     try:
         route.save()
     except ApiGatewaySyncError as exc:
-        modeladmin.message_user(
-            request,
-            f"{route}: saved, but AWS refused the change ({exc}); run 'Sync to AWS' on its "
-            "gateway to try again.",
-            messages.ERROR,
-        )
+        text = without_secrets(f"{route}: {refused_message(exc)}", route.api_gateway)
+        modeladmin.message_user(request, text, messages.ERROR)
+
+
+NOT_PUSHED = (
+    "{}: saved here only; AWS was not changed, which needs the permission 'Can create, sync "
+    "and check the API in AWS'. Someone who has it can run 'Sync to AWS'."
+)
 
 
 def _changes(changes: list[str]) -> tuple[int, str]:
@@ -178,7 +300,7 @@ def _check(gateway: ApiGateway) -> tuple[int, str]:
 
 
 @admin.register(ApiGatewayAdditionalRoute)
-class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
+class ApiGatewayAdditionalRouteAdmin(ReportsRefusedPushes):
     search_fields = ["name", "route_key"]
     list_display = [
         "name",

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
+from ..aws import deferred
 from ..aws.factory import management_endpoint
 from ..conf import app_settings
 from ..fields import EndpointURLField, validate_integration_host
@@ -129,6 +131,13 @@ class ApiGateway(SyncedModel):
         help_text="The secret before the last rotation, accepted until every integration "
         "sends the new one.",
     )
+    gateway_secret_rotated_on = models.DateTimeField(
+        null=True,
+        blank=True,
+        default=None,
+        editable=False,
+        help_text="When the current gateway secret was set (generated or rotated).",
+    )
     provisioning_status = models.CharField(
         max_length=16,
         choices=ProvisioningStatus.choices,
@@ -147,6 +156,12 @@ class ApiGateway(SyncedModel):
 
     class Meta(SyncedModel.Meta):
         verbose_name = "API Gateway"
+        # The admin's AWS actions need these besides the model's own permissions
+        # (docs/commands.md, "Admin"): view or change alone never reaches AWS.
+        permissions = [
+            ("manage_aws", "Can create, sync and check the API in AWS"),
+            ("rotate_secret", "Can rotate the gateway secret in AWS"),
+        ]
         indexes = [
             models.Index(fields=["api_id"]),
             models.Index(fields=["domain_name"]),
@@ -173,12 +188,35 @@ class ApiGateway(SyncedModel):
         if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
             self.target_base_endpoint += "/"
         self._follow_provisioning_flags(kwargs)
+        self._note_secret_change(kwargs)
         super().save(*args, **kwargs)
+        if "gateway_secret" in self.__dict__:
+            self._loaded_secret = self.gateway_secret
         if not full_save:
             return
         changed = self.changed_synced_fields()
         if changed and self.is_deployed and push_enabled(push_to_aws):
-            transaction.on_commit(lambda: self.sync_to_aws(fields=list(changed)))
+            push = deferred.reported(self, lambda: self.sync_to_aws(fields=list(changed)))
+            transaction.on_commit(push)
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Any:
+        instance = super().from_db(*args, **kwargs)
+        instance._loaded_secret = instance.__dict__.get("gateway_secret")
+        return instance
+
+    def _note_secret_change(self, save_kwargs: dict[str, Any]) -> None:
+        """Stamp ``gateway_secret_rotated_on`` whenever the secret changes, by whatever path."""
+        update_fields = save_kwargs.get("update_fields")
+        if update_fields is not None and "gateway_secret" not in update_fields:
+            return  # the secret is not being saved
+        if "gateway_secret" not in self.__dict__:
+            return  # deferred, so not changed here
+        if self.gateway_secret == getattr(self, "_loaded_secret", ""):
+            return
+        self.gateway_secret_rotated_on = timezone.now() if self.gateway_secret else None
+        if update_fields is not None:
+            save_kwargs["update_fields"] = [*update_fields, "gateway_secret_rotated_on"]
 
     def _follow_provisioning_flags(self, save_kwargs: dict[str, Any]) -> None:
         """Keep 4.x's ``provisioning_status`` in step with the two flags provisioning sets."""
@@ -319,7 +357,7 @@ class ApiGatewayAdditionalRoute(SyncedModel):
                 with sync.reporting_errors():
                     provisioning.provision_route(self, previous_route_key=previous_key)
 
-            transaction.on_commit(push)
+            transaction.on_commit(deferred.reported(self, push))
 
     def clean(self) -> None:
         validate_integration_host(self.integration_url, "integration_url")

@@ -113,6 +113,12 @@ class WebSocketSession(models.Model):
 
     class Meta:
         verbose_name = "WebSocket session"
+        # The admin's actions on sessions (docs/commands.md, "Admin"); the page itself is
+        # read-only for everyone.
+        permissions = [
+            ("disconnect_session", "Can close connections through AWS (DeleteConnection)"),
+            ("send_test_message", "Can send a test message to connections"),
+        ]
         indexes = [
             models.Index(fields=["connection_id", "connected"]),
             models.Index(fields=["channel_name", "connection_id"]),

@@ -1,7 +1,9 @@
 """The gateway admin's AWS actions, against moto."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.urls import reverse
 
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
@@ -107,3 +109,79 @@ def test_a_route_aws_refuses_is_kept_and_reported(admin_client, aws, deployed):
     assert "saved, but AWS refused the change" in message
     assert ApiGatewayAdditionalRoute.objects.get().deployed is False
     assert ApiGateway.objects.get().pk == deployed.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_route_edit_aws_refuses_is_a_message_not_a_500(admin_client, aws, gateway):
+    # transaction=True: the admin's own transaction commits inside the view, so the push
+    # deferred to the commit runs there, as in production.
+    gateway.create_gateway()
+    gateway.refresh_from_db()
+    route = ApiGatewayAdditionalRoute.objects.create(
+        api_gateway=gateway, name="Chat", route_key="chat", integration_url=CHAT_URL
+    )
+    assert route.deployed
+    aws.faults.add("GetRoutes", "AccessDeniedException", 403)
+    aws.faults.add("GetRoute", "AccessDeniedException", 403)
+    change = reverse(
+        "admin:django_aws_api_gateway_websockets_apigatewayadditionalroute_change",
+        args=[route.pk],
+    )
+    response = admin_client.post(
+        change,
+        {
+            "api_gateway": gateway.pk,
+            "name": "Chat renamed",
+            "route_key": "chat",
+            "integration_url": "https://app.example.com/ws/chat2",
+            "route_response": "on",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    (message,) = [str(m) for m in get_messages(response.wsgi_request) if "AWS" in str(m)]
+    assert message.startswith("Chat renamed: saved, but AWS refused the change (")
+    assert "AccessDeniedException" in message
+    route.refresh_from_db()
+    assert (route.name, route.integration_url) == (
+        "Chat renamed",
+        "https://app.example.com/ws/chat2",
+    )
+    integration = aws.integration(gateway.api_id, aws.routes(gateway.api_id)["chat"])
+    assert integration["IntegrationUri"] == CHAT_URL  # AWS kept what it had
+
+
+CHAT_URL = "https://app.example.com/ws/chat"
+
+
+def staff(django_user_model, name, *codenames):
+    user = django_user_model.objects.create_user(username=name, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_custom_permissions_run_their_aws_actions(django_user_model, aws, deployed):
+    rotator = staff(django_user_model, "rotator", "view_apigateway", "change_apigateway")
+    assert "rotate_gateway_secret" not in rotator.get(CHANGELIST).text
+    rotator = staff(
+        django_user_model, "rotator2", "view_apigateway", "change_apigateway", "rotate_secret"
+    )
+    old = deployed.gateway_secret
+    (message,) = act(rotator, "rotate_gateway_secret", deployed)
+    assert message.startswith("Moto: new secret sent to AWS")
+    deployed.refresh_from_db()
+    assert deployed.previous_gateway_secret == old
+    assert deployed.gateway_secret_rotated_on is not None
+    # No AWS action beyond the permission held.
+    refused = rotator.post(CHANGELIST, {"action": "sync_to_aws", "_selected_action": [deployed.pk]})
+    assert refused.status_code == 403
+
+    checker = staff(django_user_model, "checker", "view_apigateway", "manage_aws")
+    assert act(checker, "check_api_gateway", deployed) == [
+        "Moto: the deployed API has everything this package needs."
+    ]
+
+
+CHANGELIST = reverse("admin:django_aws_api_gateway_websockets_apigateway_changelist")
