@@ -143,9 +143,10 @@ def _parameter_differences(
     labels[wanted_state.secret_parameter()] = ("gateway secret", "")
     labels[wanted_state.legacy_secret_parameter()] = ("4.1.0 gateway secret", "")
     wrong = [name for name, value in needed.items() if current.get(name) != value]
-    # 4.1.0's header once WEBSOCKETS["gateway_secret"] is no longer set: dropped. The map sent
-    # replaces the integration's ("UpdateIntegration", API Gateway V2 API reference,
-    # https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-integrations-integrationid.html).
+    # 4.1.0's header once WEBSOCKETS["gateway_secret"] is no longer set: dropped by sending the
+    # map without it, as 4.1.0's own command removed it (botocore's "update_integration",
+    # https://docs.aws.amazon.com/botocore/latest/reference/services/apigatewayv2/client/update_integration.html).
+    # Were AWS to keep an omitted key, checkApiGateway would go on reporting it.
     stale = {wanted_state.legacy_secret_parameter()} & set(current) - set(needed)
     if not wrong and not stale:
         return []

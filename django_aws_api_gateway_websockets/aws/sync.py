@@ -71,7 +71,9 @@ def push(
             return changes
         apply(client, found)
         # A promotion always deploys: an earlier push may have changed the integrations and
-        # failed to deploy, and only the deployed stage sends what they carry.
+        # failed to deploy, and a stage serves its last deployment ("Every time you update an
+        # API, you must redeploy it", "Deploy WebSocket APIs in API Gateway",
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-set-up-websocket-deployment.html).
         if found or promoting:
             deploy(client, gateway)
             changes.append(f"deployed stage {gateway.stage_name!r}")
