@@ -8,7 +8,7 @@ here. Settings are read on each access, so ``override_settings`` and pytest-djan
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from django.conf import settings
 
@@ -55,7 +55,7 @@ class Setting(Generic[T]):
         if self.legacy and self.legacy[0] in given:
             key, derive = self.legacy
             return derive(given[key])
-        return self.default
+        return owner.default_overrides.get(self.key, self.default)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -64,6 +64,10 @@ def _as_list(value: Any) -> list[Any]:
 
 class AppSettings:
     """``settings.WEBSOCKETS`` with defaults, and the top-level ``AWS_*`` settings of 4.x."""
+
+    # Defaults changed for the whole process by a test harness (the pytest plugin); what
+    # ``WEBSOCKETS`` gives still wins, and the declared defaults stay as documented.
+    default_overrides: ClassVar[dict[str, Any]] = {}
 
     # Connect tokens
     token_expiry_seconds = Setting(60)

@@ -45,10 +45,9 @@ def _allow_unsigned_events() -> Iterator[None]:
     """The default of ``allow_unsigned_events`` is True while the session runs (see above)."""
     from .conf import AppSettings
 
-    setting = AppSettings.allow_unsigned_events
-    before, setting.default = setting.default, True
+    AppSettings.default_overrides["allow_unsigned_events"] = True
     yield
-    setting.default = before
+    AppSettings.default_overrides.pop("allow_unsigned_events", None)
 
 
 @pytest.fixture(autouse=True)

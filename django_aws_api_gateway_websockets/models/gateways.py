@@ -287,7 +287,7 @@ class ApiGateway(SyncedModel):
         return self.pending_gateway_secret or self.gateway_secret
 
     def rotate_gateway_secret(self) -> list[str]:
-        """A new secret, made current only once AWS has it; every older one is accepted meanwhile."""
+        """A new secret, current once AWS has it; the older ones are accepted meanwhile."""
         from ..aws import sync
 
         return sync.rotate_secret(self)
