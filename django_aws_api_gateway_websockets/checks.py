@@ -22,6 +22,8 @@ TRANSPORTS = ("direct", "boto3")
 HEADER_SETTINGS = ("gateway_secret_header", "api_id_header", "source_ip_header")
 # An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# What 4.1.0 accepted for its gateway_secret: it goes into a static '...' mapping value.
+STATIC_VALUE = re.compile(r"[A-Za-z0-9._~+/=-]{32,}")
 DECLARED = AppSettings.declared()
 # Zero is meaningful for these: no grace retry for brand-new connections.
 NON_NEGATIVE = {"gone_grace_seconds"}
@@ -62,6 +64,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             Error(
                 "WEBSOCKETS['gateway_secrets'] must be a list of non-empty strings.",
                 id=f"{ID}.E004",
+            )
+        )
+    legacy = app_settings.gateway_secret
+    if legacy is not None and not all(
+        isinstance(s, str) and STATIC_VALUE.fullmatch(s)
+        for s in (legacy if isinstance(legacy, list | tuple) else [legacy])
+    ):
+        errors.append(
+            Error(
+                "WEBSOCKETS['gateway_secret'] must be a secret or a list of secrets of at "
+                "least 32 of the characters A-Z a-z 0-9 . _ ~ + / = -.",
+                hint="Every integration carries its first secret in a static '...' value.",
+                id=f"{ID}.E013",
             )
         )
     for key in HEADER_SETTINGS:

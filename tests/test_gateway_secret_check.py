@@ -70,6 +70,12 @@ def test_a_database_not_migrated_yet_is_skipped(settings):
         assert check_gateway_secrets(databases=["default"]) == []
 
 
+@pytest.mark.parametrize("value", ["short", "x" * 40 + "'", ["s" * 40, 3], 7])
+def test_4_1_0s_gateway_secret_must_fit_a_static_value(settings, value):
+    settings.WEBSOCKETS = {"gateway_secret": value}
+    assert [e.id for e in check_settings()] == ["django_aws_api_gateway_websockets.E013"]
+
+
 def test_allow_unsigned_events_must_be_a_bool(settings):
     settings.WEBSOCKETS = {"allow_unsigned_events": "yes"}
     (error,) = check_settings()
