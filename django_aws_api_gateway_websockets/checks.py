@@ -8,11 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
-from django.db import DatabaseError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from .aws.credentials import credentials_source
 from .aws.factory import is_loopback
-from .conf import AppSettings, app_settings
+from .conf import AppSettings, app_settings, legacy_secrets
 from .models import ApiGateway
 from .tasks import DELIVERY_OPTIONS
 
@@ -22,6 +22,8 @@ TRANSPORTS = ("direct", "boto3")
 HEADER_SETTINGS = ("gateway_secret_header", "api_id_header", "source_ip_header")
 # An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# What 4.1.0 accepted for its gateway_secret: it goes into a static '...' mapping value.
+STATIC_VALUE = re.compile(r"[A-Za-z0-9._~+/=-]{32,}")
 DECLARED = AppSettings.declared()
 # Zero is meaningful for these: no grace retry for brand-new connections.
 NON_NEGATIVE = {"gone_grace_seconds"}
@@ -64,6 +66,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E004",
             )
         )
+    legacy = app_settings.gateway_secret
+    if legacy is not None and not all(
+        isinstance(s, str) and STATIC_VALUE.fullmatch(s)
+        for s in (legacy if isinstance(legacy, list | tuple) else [legacy])
+    ):
+        errors.append(
+            Error(
+                "WEBSOCKETS['gateway_secret'] must be a secret or a list of secrets of at "
+                "least 32 of the characters A-Z a-z 0-9 . _ ~ + / = -.",
+                hint="Every integration carries its first secret in a static '...' value.",
+                id=f"{ID}.E013",
+            )
+        )
     for key in HEADER_SETTINGS:
         header = getattr(app_settings, key)
         if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
@@ -71,6 +86,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     if not isinstance(app_settings.push_changes_to_aws, bool):
         errors.append(
             Error("WEBSOCKETS['push_changes_to_aws'] must be True or False.", id=f"{ID}.E008")
+        )
+    if not isinstance(app_settings.allow_unsigned_events, bool):
+        errors.append(
+            Error("WEBSOCKETS['allow_unsigned_events'] must be True or False.", id=f"{ID}.E012")
         )
     endpoint = app_settings.management_endpoint
     try:
@@ -144,40 +163,65 @@ def check_management_credentials(app_configs: Any = None, **kwargs: Any) -> list
     ]
 
 
-@register(Tags.security, Tags.database)
+@register(Tags.security, deploy=True)
 def check_gateway_secrets(
     app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[Error]:
-    """Outside DEBUG, every provisioned gateway needs a secret, its own or a shared one.
+    """``check --deploy``: every gateway in AWS needs a secret that AWS is known to send.
 
-    A database check, as Django's own: it runs only when databases are named (``migrate``,
-    ``check --database default``), so a plain ``manage.py check`` in CI, or a test suite
-    whose records are made by hand (``api_created=True``, no AWS), never reads them.
+    A deployment check only, so neither ``check`` nor ``migrate`` (which an upgrading site
+    runs to get its secrets) is ever blocked by it. It reads the named databases, else the
+    default one, and skips a database it cannot read (not migrated yet, not reachable, or
+    blocked, as pytest-django blocks it outside database tests).
     """
-    if not databases or settings.DEBUG or app_settings.gateway_secrets:
-        return []
+    if app_settings.gateway_secrets or legacy_secrets():
+        return []  # every gateway's events need a shared secret
     errors: list[Error] = []
-    for alias in databases:
+    for alias in databases or [DEFAULT_DB_ALIAS]:
         try:
-            names = list(
-                ApiGateway.objects.using(alias)
-                .filter(api_created=True, gateway_secret="")
-                .values_list("api_name", flat=True)[:10]
-            )
-        except DatabaseError:  # not migrated yet: nothing provisioned to check
+            names = [
+                f"{name} (pk {pk})"
+                for pk, name in ApiGateway.objects.using(alias)
+                .exclude(api_id="")
+                .filter(gateway_secret="")
+                .order_by("pk")
+                .values_list("pk", "api_name")
+            ]
+        except (DatabaseError, RuntimeError):  # RuntimeError: database access blocked (tests)
             continue
         if names:
+            outcome = (
+                "their events are accepted from anyone (WEBSOCKETS['allow_unsigned_events'])"
+                if app_settings.allow_unsigned_events
+                else "their events are refused"
+            )
             errors.append(
                 Error(
-                    f"API Gateway(s) without a gateway secret: {', '.join(names)}. Anyone who "
-                    "can reach the WebSocket views could forge their events.",
+                    f"API Gateway(s) that AWS sends no gateway secret to: {', '.join(names)}; "
+                    f"{outcome}.",
                     hint="Run 'manage.py updateApiGatewayIntegrations --pk N' (or the admin "
-                    "action 'Sync to AWS') to give each its own secret, or set "
-                    "WEBSOCKETS['gateway_secrets'].",
+                    "action 'Sync to AWS') for each: it gives AWS the gateway's secret and "
+                    "records it once deployed.",
                     id=f"{ID}.E009",
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_unsigned_events(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """``check --deploy``: a project that opts out of gateway secrets hears about it."""
+    if app_settings.user_settings.get("allow_unsigned_events") is not True:
+        return []
+    return [
+        Warning(
+            "WEBSOCKETS['allow_unsigned_events'] is True: gateways that AWS sends no secret "
+            "to accept events from anyone who can reach the WebSocket views.",
+            hint="Give every gateway its secret (manage.py updateApiGatewayIntegrations) and "
+            "remove the setting.",
+            id=f"{ID}.W020",
+        )
+    ]
 
 
 def _lease_errors() -> list[Error]:

@@ -8,7 +8,7 @@ here. Settings are read on each access, so ``override_settings`` and pytest-djan
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from django.conf import settings
 
@@ -55,7 +55,7 @@ class Setting(Generic[T]):
         if self.legacy and self.legacy[0] in given:
             key, derive = self.legacy
             return derive(given[key])
-        return self.default
+        return owner.default_overrides.get(self.key, self.default)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -65,19 +65,27 @@ def _as_list(value: Any) -> list[Any]:
 class AppSettings:
     """``settings.WEBSOCKETS`` with defaults, and the top-level ``AWS_*`` settings of 4.x."""
 
+    # Defaults changed for the whole process by a test harness (the pytest plugin); what
+    # ``WEBSOCKETS`` gives still wins, and the declared defaults stay as documented.
+    default_overrides: ClassVar[dict[str, Any]] = {}
+
     # Connect tokens
     token_expiry_seconds = Setting(60)
     token_rate_limit_per_minute = Setting(20)
     # Connection rate limiting
     rate_limit_max_attempts = Setting(20)
     rate_limit_window_minutes = Setting(5)
-    # A shared secret API Gateway adds to every integration request. 4.x's single key,
-    # ``gateway_secret`` (a secret or a list), stands for both when they are not given.
-    gateway_secret_header = Setting(
-        "X-Gateway-Secret", legacy=("gateway_secret", lambda _: LEGACY_SECRET_HEADER)
-    )
-    gateway_secrets: Setting[list[str]] = Setting([], legacy=("gateway_secret", _as_list))
+    # The header API Gateway carries each gateway's own secret in, and shared secrets
+    # accepted in it for every gateway.
+    gateway_secret_header = Setting("X-Gateway-Secret")
+    gateway_secrets: Setting[list[str]] = Setting([])
+    # 4.x's key (a secret or a list): while it is set, it is accepted in 4.x's header
+    # (``LEGACY_SECRET_HEADER``) and every integration carries its first secret there too,
+    # so 4.x processes of a mixed or rolled-back fleet keep accepting events.
     gateway_secret: Setting[str | list[str] | None] = Setting(None)
+    # Accept events that carry no secret for gateways AWS sends none to yet. Off: such
+    # events are refused. The pytest plugin turns it on for test sessions.
+    allow_unsigned_events = Setting(False)
     # Hosts integrations may point at (4.x): None for any; "*.example.com" for subdomains
     allowed_integration_hosts: Setting[str | list[str] | None] = Setting(None)
     # Headers every integration maps from API Gateway's context (context.apiId and
@@ -148,6 +156,14 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def legacy_secrets() -> list[str]:
+    """4.x's ``WEBSOCKETS["gateway_secret"]`` as a list of its non-empty secrets."""
+    configured = app_settings.gateway_secret
+    if configured is None:
+        return []
+    return [secret for secret in _as_list(configured) if isinstance(secret, str) and secret]
 
 
 def integration_hosts() -> list[str] | None:

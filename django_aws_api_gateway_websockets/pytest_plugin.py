@@ -2,6 +2,11 @@
 
 Every test also runs inside ``testing.refuse_aws_calls``: an AWS call that nothing captures
 or mocks fails the test, with the fix in the message, instead of reaching AWS.
+
+For the test session, ``WEBSOCKETS["allow_unsigned_events"]`` defaults to True: the testing
+guide's examples post events without any secret to gateways made with
+``ApiGateway.objects.create(...)``, whose secret AWS never received. A test that sets the key
+itself gets what it sets; gateways with a current ``gateway_secret`` still need it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="Hosts besides loopback that tests may call AWS APIs at (a LocalStack container).",
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _allow_unsigned_events() -> Iterator[None]:
+    """The default of ``allow_unsigned_events`` is True while the session runs (see above)."""
+    from .conf import AppSettings
+
+    AppSettings.default_overrides["allow_unsigned_events"] = True
+    yield
+    AppSettings.default_overrides.pop("allow_unsigned_events", None)
 
 
 @pytest.fixture(autouse=True)

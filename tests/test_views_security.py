@@ -44,10 +44,15 @@ class UserAgentCheckingView(EchoView):
     CHECK_CONNECT_USERAGENT = True
 
 
+class PinnedView(EchoView):
+    aws_api_gateway_id = "abc123"
+
+
 urlpatterns = [
     path("ws/<slug:route>", EchoView.as_view()),
     path("token-ws/<slug:route>", TokenView.as_view()),
     path("ua-ws/<slug:route>", UserAgentCheckingView.as_view()),
+    path("pinned-ws/<slug:route>", PinnedView.as_view()),
 ]
 
 # What a gateway provisioned by this package sends with a message event: the integration's
@@ -88,6 +93,7 @@ def with_secret(headers, secret):
 def secured_gateway(api_gateway):
     api_gateway.gateway_secret = "current-secret"
     api_gateway.previous_gateway_secret = "previous-secret"
+    api_gateway.pending_gateway_secret = "pending-secret"
     api_gateway.save()
     return api_gateway
 
@@ -193,7 +199,13 @@ def test_an_unusable_client_ip_is_refused(client, api_gateway, extra, problem):
 
 @pytest.mark.parametrize(
     ("secret", "status"),
-    [(None, 403), ("wrong", 403), ("current-secret", 200), ("previous-secret", 200)],
+    [
+        (None, 403),
+        ("wrong", 403),
+        ("current-secret", 200),
+        ("previous-secret", 200),
+        ("pending-secret", 200),
+    ],
 )
 def test_every_event_needs_the_gateways_secret(client, secured_gateway, secret, status):
     def headers(base):
@@ -208,9 +220,53 @@ def test_every_event_needs_the_gateways_secret(client, secured_gateway, secret, 
     assert WebSocketSession.objects.get(connection_id="connection-1").connected is (status != 200)
 
 
-def test_refusals_name_the_secret(client, secured_gateway):
-    response = connect(client, MAPPED_CONNECT_HEADERS)
+MISSING_SECRET = {
+    "error": "Missing gateway secret: events without one are refused unless "
+    "WEBSOCKETS['allow_unsigned_events'] is True."
+}
+
+
+def test_refusals_name_the_secret_and_the_setting(client, secured_gateway):
+    assert connect(client, MAPPED_CONNECT_HEADERS).json() == MISSING_SECRET
+    response = connect(client, with_secret(MAPPED_CONNECT_HEADERS, "wrong"))
     assert response.json() == {"error": "Invalid gateway secret."}
+
+
+def test_every_new_gateway_has_a_secret_accepted_before_aws_has_it(client, settings):
+    settings.WEBSOCKETS = {"allow_unsigned_events": False}
+    gateway = ApiGateway.objects.create(api_name="New", api_id="abc123")
+    # Pending: accepted, but not taken for what AWS sends until a push succeeded.
+    assert len(gateway.pending_gateway_secret) >= 43 and gateway.gateway_secret == ""
+    headers = with_secret(MAPPED_CONNECT_HEADERS, gateway.pending_gateway_secret)
+    assert connect(client, headers).status_code == 200
+    other = ApiGateway.objects.create(api_name="Other", api_id="other1")
+    assert other.pending_gateway_secret not in ("", gateway.pending_gateway_secret)
+
+
+def test_unsigned_events_are_refused_unless_the_project_opts_out(
+    client, websocket_session, settings
+):
+    settings.WEBSOCKETS = {"allow_unsigned_events": False}
+    assert connect(client, MAPPED_CONNECT_HEADERS).json() == MISSING_SECRET
+    assert message(client, MAPPED_MESSAGE_HEADERS).json() == MISSING_SECRET
+    response = client.post("/ws/disconnect", **MAPPED_MESSAGE_HEADERS)
+    assert (response.status_code, response.json()) == (403, MISSING_SECRET)
+    websocket_session.refresh_from_db()
+    assert websocket_session.connected is True  # a forged $disconnect loses nothing
+    assert not WebSocketSession.objects.filter(connection_id="connection-2").exists()
+    settings.WEBSOCKETS = {"allow_unsigned_events": True}
+    assert message(client, MAPPED_MESSAGE_HEADERS).status_code == 200
+
+
+def test_opting_out_never_opens_a_gateway_aws_sends_a_secret_to(client, secured_gateway, settings):
+    settings.WEBSOCKETS = {"allow_unsigned_events": True}
+    assert connect(client, MAPPED_CONNECT_HEADERS).status_code == 403
+
+
+def test_the_pytest_plugin_allows_unsigned_events_for_the_session(client, websocket_session):
+    # The guide's examples: a gateway made with objects.create(...), events with no secret.
+    assert websocket_session.api_gateway.pending_gateway_secret
+    assert message(client, api_gateway_headers()).status_code == 200
 
 
 def test_settings_secrets_are_accepted_for_every_gateway(client, secured_gateway, settings):
@@ -242,12 +298,12 @@ def test_every_candidate_is_compared(client, secured_gateway, settings):
     with patch.object(origin_module.hmac, "compare_digest", spy):
         response = connect(client, with_secret(MAPPED_CONNECT_HEADERS, "current-secret"))
         assert response.status_code == 200
-    assert compared == [b"current-secret", b"previous-secret", b"shared-secret"]
+    assert compared == [b"current-secret", b"pending-secret", b"previous-secret", b"shared-secret"]
 
 
 def test_unknown_connection_ids_are_not_revealed_without_the_secret(client, secured_gateway):
     headers = {**MAPPED_MESSAGE_HEADERS, "HTTP_CONNECTIONID": "never-connected"}
-    assert message(client, headers).json() == {"error": "Invalid gateway secret."}
+    assert message(client, headers).json() == MISSING_SECRET
     response = message(client, with_secret(headers, "current-secret"))
     assert response.json() == {"error": "Unknown connection id."}
 
@@ -257,9 +313,40 @@ def test_an_unknown_gateway_without_the_secret_is_refused_for_the_secret(
 ):
     settings.WEBSOCKETS = {"gateway_secrets": ["shared-secret"]}
     headers = {**MAPPED_CONNECT_HEADERS, "HTTP_X_GATEWAY_API_ID": "zzz999"}
-    assert connect(client, headers).json() == {"error": "Invalid gateway secret."}
+    assert connect(client, headers).json() == MISSING_SECRET
     response = connect(client, with_secret(headers, "shared-secret"))
     assert response.json() == {"error": "Unknown API Gateway."}
+
+
+@pytest.mark.parametrize("secret", [None, "wrong"])
+def test_without_the_secret_known_and_unknown_ids_get_one_answer(
+    client, secured_gateway, settings, secret
+):
+    settings.WEBSOCKETS = {"allow_unsigned_events": False}
+    WebSocketSession.objects.create(connection_id="connection-1", api_gateway=secured_gateway)
+
+    def headers(base, **changes):
+        changed = {**base, **changes}
+        return changed if secret is None else with_secret(changed, secret)
+
+    answers = set()
+    for api_id in ("abc123", "zzz999"):
+        for url in ("/ws/connect", "/pinned-ws/connect"):
+            response = connect(
+                client, headers(MAPPED_CONNECT_HEADERS, HTTP_X_GATEWAY_API_ID=api_id), url
+            )
+            answers.add((response.status_code, response.content))
+        for connection_id in ("connection-1", "never-connected"):
+            for url in ("/ws/default", "/ws/disconnect", "/pinned-ws/default"):
+                changed = headers(
+                    MAPPED_MESSAGE_HEADERS,
+                    HTTP_X_GATEWAY_API_ID=api_id,
+                    HTTP_CONNECTIONID=connection_id,
+                )
+                response = message(client, changed, url=url)
+                answers.add((response.status_code, response.content))
+    assert len(answers) == 1
+    assert answers.pop()[0] == 403
 
 
 def test_a_secret_costs_no_query(client, websocket_session, django_assert_num_queries):

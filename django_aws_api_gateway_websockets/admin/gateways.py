@@ -126,13 +126,18 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
     list_filter = ["provisioning_status", "api_created", "custom_domain_created"]
     date_hierarchy = "created_on"
     # The secrets are never shown, edited or filtered on: a fingerprint and the date suffice.
-    exclude = hidden_fields = ("gateway_secret", "previous_gateway_secret")
+    exclude = hidden_fields = (
+        "gateway_secret",
+        "pending_gateway_secret",
+        "previous_gateway_secret",
+    )
     readonly_fields = [
         "deployment_id",
         "api_created",
         "custom_domain_created",
         "last_error",
         "gateway_secret_fingerprint",
+        "pending_gateway_secret_fingerprint",
         "previous_gateway_secret_fingerprint",
         "gateway_secret_rotated_on",
     ]
@@ -186,6 +191,10 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
     @admin.display(description="gateway secret (SHA-256 fingerprint)")
     def gateway_secret_fingerprint(self, obj: ApiGateway) -> str:
         return secret_fingerprint(obj.gateway_secret)
+
+    @admin.display(description="pending gateway secret, not yet in AWS (SHA-256 fingerprint)")
+    def pending_gateway_secret_fingerprint(self, obj: ApiGateway) -> str:
+        return secret_fingerprint(obj.pending_gateway_secret)
 
     @admin.display(description="previous gateway secret (SHA-256 fingerprint)")
     def previous_gateway_secret_fingerprint(self, obj: ApiGateway) -> str:

@@ -25,7 +25,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..conf import app_settings
+from ..conf import LEGACY_SECRET_HEADER, app_settings, legacy_secrets
 
 if TYPE_CHECKING:
     from ..models import ApiGateway, ApiGatewayAdditionalRoute
@@ -57,11 +57,24 @@ def secret_parameter() -> str:
     return header(app_settings.gateway_secret_header)
 
 
+def legacy_secret_parameter() -> str:
+    """Where 4.1.0's integrations carry ``WEBSOCKETS["gateway_secret"]``."""
+    return header(LEGACY_SECRET_HEADER)
+
+
 def request_parameters(secret: str) -> dict[str, str]:
-    """The ``RequestParameters`` of every integration; the secret's only when there is one."""
+    """The ``RequestParameters`` of every integration; the secret's only when there is one.
+
+    While 4.1.0's ``WEBSOCKETS["gateway_secret"]`` is set, its first secret travels in 4.1.0's
+    header as well: 4.1.0 processes still running (mid-rollout, after a rollback) check that
+    header, this package checks both.
+    """
     parameters = {name: source for name, (_, source) in mappings().items()}
     if secret:
         parameters[secret_parameter()] = f"'{secret}'"
+    legacy = legacy_secrets()
+    if legacy and legacy_secret_parameter() != secret_parameter():
+        parameters[legacy_secret_parameter()] = f"'{legacy[0]}'"
     return parameters
 
 

@@ -37,10 +37,13 @@ def create_gateway(gateway: ApiGateway) -> bool:
     if not gateway.target_base_endpoint:
         raise ValueError("A target base endpoint is required")
     client = provisioning_client()
-    if not gateway.gateway_secret:
+    if not gateway.sent_secret:
         # Saved before any integration carries it, so a retry sends the same secret.
-        gateway.gateway_secret = new_secret()
-        gateway.save(update_fields=["gateway_secret", "updated_on"])
+        gateway.pending_gateway_secret = new_secret()
+        gateway.save(update_fields=["pending_gateway_secret", "updated_on"])
+    # Nothing in AWS sends a secret yet: one set on the record by hand wins over the one
+    # it was given when created.
+    secret = gateway.gateway_secret or gateway.pending_gateway_secret
     if gateway.api_id:
         # A previous attempt failed part-way: carry on from what AWS already has.
         remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
@@ -48,11 +51,14 @@ def create_gateway(gateway: ApiGateway) -> bool:
         remote = create_api(client, gateway)
     routes = list(gateway.additional_routes.filter(deployed=False))
     wanted = built_in_routes(gateway) + [additional_route(route) for route in routes]
-    apply(client, gateway_differences(gateway, remote, wanted, gateway.gateway_secret))
+    apply(client, gateway_differences(gateway, remote, wanted, secret))
     deploy(client, gateway)
     with transaction.atomic():
         gateway.api_created = True
-        gateway.save(update_fields=["api_created", "deployment_id", "updated_on"])
+        # Deployed: AWS sends this secret now (see sync.push).
+        gateway.gateway_secret, gateway.pending_gateway_secret = secret, ""
+        fields = ["api_created", "deployment_id", "gateway_secret", "pending_gateway_secret"]
+        gateway.save(update_fields=[*fields, "updated_on"])
         gateway.additional_routes.filter(pk__in=[r.pk for r in routes]).update(deployed=True)
     return True
 
@@ -92,7 +98,7 @@ def provision_route(route: ApiGatewayAdditionalRoute, previous_route_key: str = 
         remote.routes[route.route_key] = {**renamed, "RouteKey": route.route_key}
         changes.append(f"{previous_route_key}: renamed to {route.route_key}")
     found = route_differences(
-        remote, additional_route(route), gateway.gateway_secret, gateway.previous_gateway_secret
+        remote, additional_route(route), gateway.sent_secret, gateway.previous_gateway_secret
     )
     apply(client, found)
     changes.extend(str(difference) for difference in found)

@@ -50,30 +50,50 @@ def push(
 ) -> list[str]:
     """Fix every difference (those ``only`` accepts), deploy once; the changes, in words.
 
-    A gateway without a secret gets one. It is stored after the deployment, so requests keep
-    being accepted while the integrations change; after a rotation the previous secret is kept
-    until a push finds nothing to change, then dropped.
+    The secret pushed is the pending one (a rotation, a new record), else the current one; a
+    gateway with neither gets a pending one first, saved before any integration carries it.
+    The pending secret becomes the current one only once every integration carries it and a
+    deployment succeeded (a failure part-way leaves every secret accepted as it was); after
+    that the previous secret is kept until a push finds nothing to change, then dropped.
     """
     if not gateway.is_deployed:
         raise ValueError("The API must be deployed before it can be synced to AWS")
     client = ThrottledClient(client) if client else provisioning_client()
-    secret = gateway.gateway_secret or new_secret()
+    if not gateway.sent_secret and not dry_run:
+        gateway.pending_gateway_secret = new_secret()
+        gateway.save(update_fields=["pending_gateway_secret", "updated_on"])
+    secret = gateway.sent_secret or new_secret()
+    promoting = secret != gateway.gateway_secret
     with reporting_errors():
         found = differences(gateway, client, secret, only)
         changes = [str(difference) for difference in found]
         if dry_run:
             return changes
         apply(client, found)
-        if found:
+        # A promotion always deploys: an earlier push may have changed the integrations and
+        # failed to deploy, and a stage serves its last deployment ("Every time you update an
+        # API, you must redeploy it", "Deploy WebSocket APIs in API Gateway",
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-set-up-websocket-deployment.html).
+        if found or promoting:
             deploy(client, gateway)
             changes.append(f"deployed stage {gateway.stage_name!r}")
-    retire = only is None and not found and bool(gateway.previous_gateway_secret)
+    retire = only is None and not found and not promoting and bool(gateway.previous_gateway_secret)
     if retire:
         gateway.previous_gateway_secret = ""
         changes.append("dropped the previous gateway secret: every integration sends the new one")
-    if found or retire or secret != gateway.gateway_secret:
-        gateway.gateway_secret = secret
-        fields = ["gateway_secret", "previous_gateway_secret", "deployment_id", "updated_on"]
+    if promoting:
+        if gateway.gateway_secret:
+            gateway.previous_gateway_secret = gateway.gateway_secret
+        gateway.gateway_secret, gateway.pending_gateway_secret = secret, ""
+        changes.append("every integration sends the new gateway secret")
+    if found or retire or promoting:
+        fields = [
+            "gateway_secret",
+            "pending_gateway_secret",
+            "previous_gateway_secret",
+            "deployment_id",
+            "updated_on",
+        ]
         gateway.save(update_fields=fields)
     return changes
 
@@ -84,11 +104,15 @@ def update_integrations(gateway: ApiGateway, dry_run: bool = False) -> list[str]
 
 
 def rotate_secret(gateway: ApiGateway) -> list[str]:
-    """A new secret; the old one stays accepted (``previous_gateway_secret``) meanwhile."""
-    if gateway.gateway_secret:
-        gateway.previous_gateway_secret = gateway.gateway_secret
-    gateway.gateway_secret = new_secret()
-    gateway.save(update_fields=["gateway_secret", "previous_gateway_secret", "updated_on"])
+    """A new pending secret, pushed; it becomes current once AWS has it (see ``push``).
+
+    A rotation whose push failed leaves its pending secret; the next rotation pushes that
+    same one again instead of a third, so whatever AWS sends stays accepted however many
+    pushes fail in a row.
+    """
+    if not gateway.pending_gateway_secret:
+        gateway.pending_gateway_secret = new_secret()
+        gateway.save(update_fields=["pending_gateway_secret", "updated_on"])
     return push(gateway)
 
 
@@ -96,9 +120,10 @@ def check(gateway: ApiGateway) -> list[Difference]:
     """What AWS has otherwise than this package needs, route by route. Changes nothing."""
     client = provisioning_client()
     with reporting_errors():
-        found = differences(gateway, client, gateway.gateway_secret)
+        found = differences(gateway, client, gateway.sent_secret)
     if not gateway.gateway_secret:
-        found.insert(0, Difference("", "the record has no gateway secret (run Sync to AWS)"))
+        problem = "AWS is not known to send the gateway's secret (run Sync to AWS)"
+        found.insert(0, Difference("", problem))
     return found
 
 
@@ -149,7 +174,8 @@ def gateway_values(gateway: ApiGateway, remote: RemoteApi) -> dict[str, Any]:
     sent = {value for value in parameters if value is not None}
     if len(sent) == 1:
         secret = sent.pop().strip("'")
-        if secret not in (gateway.gateway_secret, gateway.previous_gateway_secret):
+        known = (gateway.gateway_secret, gateway.pending_gateway_secret)
+        if secret not in (*known, gateway.previous_gateway_secret):
             values["gateway_secret"] = secret
     return values
 

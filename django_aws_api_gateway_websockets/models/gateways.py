@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..aws import deferred
 from ..aws.factory import management_endpoint
+from ..aws.integrations import new_secret
 from ..conf import app_settings
 from ..fields import EndpointURLField, validate_integration_host
 
@@ -117,17 +118,25 @@ class ApiGateway(SyncedModel):
     api_mapping_id = models.CharField(max_length=128, blank=True, default="")
     api_created = models.BooleanField(default=False, editable=False)
     custom_domain_created = models.BooleanField(default=False, editable=False)
+    # The three secrets (see docs/security.md): ``gateway_secret`` is the one AWS is known to
+    # send (pushed and deployed); ``pending_gateway_secret`` is being pushed, accepted already
+    # and promoted once every integration carries it and the stage is deployed;
+    # ``previous_gateway_secret`` is the one before the last promotion, accepted until a later
+    # push finds every integration sending the current one. ``db_default``: rows inserted by
+    # 4.1.0 code during a mixed-version rollout name none of these columns.
     gateway_secret = models.CharField(
         max_length=128,
         blank=True,
         default="",
-        help_text="Sent by API Gateway as a static header on every integration request; "
-        "generated when the gateway is provisioned.",
+        db_default="",
+        help_text="The secret API Gateway sends as a static header on every integration "
+        "request, recorded once AWS has it.",
     )
     previous_gateway_secret = models.CharField(
         max_length=128,
         blank=True,
         default="",
+        db_default="",
         help_text="The secret before the last rotation, accepted until every integration "
         "sends the new one.",
     )
@@ -137,6 +146,15 @@ class ApiGateway(SyncedModel):
         default=None,
         editable=False,
         help_text="When the current gateway secret was set (generated or rotated).",
+    )
+    pending_gateway_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="A new secret not yet known to be in AWS: accepted, and made the gateway "
+        "secret once a push to every integration succeeded.",
     )
     provisioning_status = models.CharField(
         max_length=16,
@@ -185,6 +203,9 @@ class ApiGateway(SyncedModel):
         full_save = kwargs.get("update_fields") is None
         if full_save:
             self.full_clean()
+        if self._state.adding and not (self.gateway_secret or self.pending_gateway_secret):
+            # Every record has a secret from the start: pending until AWS has it.
+            self.pending_gateway_secret = new_secret()
         if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
             self.target_base_endpoint += "/"
         self._follow_provisioning_flags(kwargs)
@@ -298,8 +319,13 @@ class ApiGateway(SyncedModel):
 
         return sync.pull(self, client)
 
+    @property
+    def sent_secret(self) -> str:
+        """The secret integrations should carry: the pending one, else the current one."""
+        return self.pending_gateway_secret or self.gateway_secret
+
     def rotate_gateway_secret(self) -> list[str]:
-        """A new secret, pushed to every integration; the old one is accepted meanwhile."""
+        """A new secret, current once AWS has it; the older ones are accepted meanwhile."""
         from ..aws import sync
 
         return sync.rotate_secret(self)
@@ -317,6 +343,7 @@ class ApiGatewayAdditionalRoute(SyncedModel):
     deployed = models.BooleanField(default=False, editable=False)
     route_response = models.BooleanField(
         default=True,
+        db_default=True,
         help_text="Send the handler's reply back to the client (an API Gateway route response).",
     )
     route_id = models.CharField(max_length=32, blank=True, default="", editable=False)

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from ..models import ChannelPermission, WebSocketSession, hash_session_key, hash_user_auth
+from .origin import carries_secret
 from .responses import error
 
 # When each (view class, exception type) last mailed the admins, in this process.
@@ -132,7 +133,18 @@ class CompatibilityMixin:
     def invalid_gateway_secret(
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponse:
-        return error("Invalid gateway secret.", 403)
+        """403, the same for known and unknown API ids and connection ids.
+
+        Without any secret the answer names the setting that accepts such events (test
+        runners other than pytest with this package's plugin need it).
+        """
+        if carries_secret(request):
+            return error("Invalid gateway secret.", 403)
+        return error(
+            "Missing gateway secret: events without one are refused unless "
+            "WEBSOCKETS['allow_unsigned_events'] is True.",
+            403,
+        )
 
     def session_not_found(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """An unknown connection id (400), or with ``closed=True`` a closed session (410)."""

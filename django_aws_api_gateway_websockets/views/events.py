@@ -135,8 +135,6 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
             missing.append(api_id_header_names()[0])
         if missing:
             return self.missing_headers(request, missing=missing)
-        if self.aws_api_gateway_id and api_id != self.aws_api_gateway_id:
-            return error("Unknown API Gateway.")
         self.connection_id = request.headers["Connectionid"]
         if not re.match(self.CONNECTION_ID_PATTERN, self.connection_id):
             return error("Malformed connection id.")
@@ -155,9 +153,14 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         self.api_gateway = named_gateway(request)
         if not has_valid_secret(request, self.api_gateway):
             return self.invalid_gateway_secret(request)
-        if self.api_gateway is None:
+        if self.api_gateway is None or not self.is_pinned_gateway(request):
             return error("Unknown API Gateway.")
         return None
+
+    def is_pinned_gateway(self, request: HttpRequest) -> bool:
+        """``aws_api_gateway_id``, when set, is the only API accepted; asked once the secret
+        is proven, so that without it the pinned id cannot be found by trying ids."""
+        return not self.aws_api_gateway_id or request_api_id(request) == self.aws_api_gateway_id
 
     def load_session(self, request: HttpRequest) -> HttpResponse | None:
         """Load the connection's session with its gateway and user in one query.
@@ -177,7 +180,11 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
             return self.session_not_found(request)
         if not has_valid_secret(request, session.api_gateway):
             return self.invalid_gateway_secret(request)
-        if session.api_gateway is None or session.api_gateway.api_id != request_api_id(request):
+        if (
+            session.api_gateway is None
+            or session.api_gateway.api_id != request_api_id(request)
+            or not self.is_pinned_gateway(request)
+        ):
             return error("Unknown API Gateway.")
         self.websocket_session = session
         self.api_gateway = session.api_gateway

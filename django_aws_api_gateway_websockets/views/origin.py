@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.http import HttpRequest
 
-from ..conf import app_settings
+from ..conf import LEGACY_SECRET_HEADER, app_settings, legacy_secrets
 from .responses import header_to_meta
 
 if TYPE_CHECKING:
@@ -52,20 +52,58 @@ def request_api_id(request: HttpRequest) -> str:
 
 
 def accepted_secrets(gateway: ApiGateway | None) -> list[str]:
-    """The gateway's secret and previous secret, and ``WEBSOCKETS["gateway_secrets"]``."""
-    own = [gateway.gateway_secret, gateway.previous_gateway_secret] if gateway else []
+    """The gateway's current, pending and previous secrets, and ``WEBSOCKETS["gateway_secrets"]``.
+
+    The pending one is accepted as soon as it exists: a push that fails part-way may have
+    given it to some integrations already.
+    """
+    own = (
+        [gateway.gateway_secret, gateway.pending_gateway_secret, gateway.previous_gateway_secret]
+        if gateway
+        else []
+    )
     return [secret for secret in (*own, *app_settings.gateway_secrets) if secret]
 
 
-def has_valid_secret(request: HttpRequest, gateway: ApiGateway | None) -> bool:
-    """True if the request carries an accepted secret, or if there is none to carry."""
-    secrets = accepted_secrets(gateway)
-    if not secrets:
-        return True
-    given = header(request, app_settings.gateway_secret_header).encode()
+def _matches(given: str, secrets: list[str]) -> bool:
     # Compare against every secret so the time taken does not tell which one matched.
-    matches = [hmac.compare_digest(given, secret.encode()) for secret in secrets]
-    return any(matches)
+    matches = [hmac.compare_digest(given.encode(), secret.encode()) for secret in secrets]
+    return bool(given) and any(matches)
+
+
+def unsigned_allowed(gateway: ApiGateway | None) -> bool:
+    """Whether an event carrying no secret may pass: only with ``allow_unsigned_events``.
+
+    Even then never for a gateway AWS is known to send a secret to, nor while shared
+    secrets are configured (``gateway_secrets`` or 4.1.0's ``gateway_secret``).
+    """
+    return (
+        bool(app_settings.allow_unsigned_events)
+        and not (gateway and gateway.gateway_secret)
+        and not app_settings.gateway_secrets
+        and not legacy_secrets()
+    )
+
+
+def carries_secret(request: HttpRequest) -> bool:
+    """Whether the request has a secret header (this package's or 4.1.0's) at all."""
+    return bool(
+        header(request, app_settings.gateway_secret_header) or header(request, LEGACY_SECRET_HEADER)
+    )
+
+
+def has_valid_secret(request: HttpRequest, gateway: ApiGateway | None) -> bool:
+    """True if the request carries an accepted secret, or carries none and may (see above).
+
+    ``gateway`` is None for an API id this site does not know: only shared secrets prove
+    such a request, so without one it is refused exactly as a known gateway's would be.
+    """
+    own = _matches(header(request, app_settings.gateway_secret_header), accepted_secrets(gateway))
+    # 4.1.0's header, while 4.1.0's WEBSOCKETS["gateway_secret"] is set.
+    legacy = _matches(header(request, LEGACY_SECRET_HEADER), legacy_secrets())
+    if own or legacy:
+        return True
+    return not carries_secret(request) and unsigned_allowed(gateway)
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -60,7 +60,9 @@ def test_retry_after_a_failure_part_way_creates_nothing_twice(aws, gateway):
         gateway.create_gateway()
     gateway.refresh_from_db()
     assert gateway.api_created is False and gateway.api_id
-    secret = gateway.gateway_secret
+    # Not deployed yet: the secret the integrations carry is only pending.
+    secret = gateway.pending_gateway_secret
+    assert secret and gateway.gateway_secret == ""
     assert sorted(aws.routes(gateway.api_id)) == ["$connect", "$default", "$disconnect"]
 
     aws.faults.add("CreateStage", "BadRequestException", 400)
@@ -70,7 +72,8 @@ def test_retry_after_a_failure_part_way_creates_nothing_twice(aws, gateway):
 
     assert gateway.create_gateway() is True
     gateway.refresh_from_db()
-    assert gateway.gateway_secret == secret  # the integrations made first still match
+    # The integrations made first still match; deployed, it is the current secret.
+    assert (gateway.gateway_secret, gateway.pending_gateway_secret) == (secret, "")
     routes = aws.routes(gateway.api_id)
     assert aws.response_keys(gateway.api_id, routes["$default"]) == ["$default"]
     assert aws.response_keys(gateway.api_id, routes["chat"]) == ["$default"]

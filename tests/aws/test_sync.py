@@ -57,10 +57,15 @@ def legacy_gateway(aws, extra_routes=("chat",)):
 
 def test_sync_to_aws_brings_a_legacy_gateway_up_to_date(aws):
     gateway = legacy_gateway(aws)
+    pending = gateway.pending_gateway_secret  # given when the record was created
     changes = gateway.sync_to_aws()
-    assert changes[-1] == "deployed stage 'prod'"
+    assert changes[-2:] == [
+        "deployed stage 'prod'",
+        "every integration sends the new gateway secret",
+    ]
     gateway.refresh_from_db()
-    assert gateway.gateway_secret  # generated, stored once AWS had it
+    # Pushed and deployed: the pending secret became the current one.
+    assert (gateway.gateway_secret, gateway.pending_gateway_secret) == (pending, "")
     routes = aws.routes(gateway.api_id)
     for key in ["$default", "chat"]:
         assert aws.response_keys(gateway.api_id, routes[key]) == ["$default"]
@@ -202,12 +207,12 @@ def test_check_api_gateway_lists_what_differs_route_by_route(aws, capsys):
     out = capsys.readouterr().out
     assert "  $default\n" in out
     assert "route has no $default route response" in out
-    assert "integration does not map the source IP, API id header" in out
+    assert "integration does not map the source IP, API id, gateway secret header" in out
     assert (
         "integration URI https://old.example.com/ws/connect is not "
         "https://app.example.com/ws/connect (under target_base_endpoint https://app.example.com/ws/)"
     ) in out
-    assert "the record has no gateway secret" in out
+    assert "AWS is not known to send the gateway's secret" in out
     gateway.sync_to_aws()
     call_command("checkApiGateway", pk=gateway.pk)
     assert "all good" in capsys.readouterr().out

@@ -48,8 +48,10 @@ def test_single_record_is_used(gateway_with_route):
             "typing": "https://testserver/ws/typing",
         },
         "routes_without_response": {"typing"},
-        "secret": "",
+        # Never pushed to AWS: the secret it was given when created, which the views accept.
+        "secret": gateway_with_route.pending_gateway_secret,
     }
+    assert len(record["secret"]) >= 43
     assert hint == ""
 
 

@@ -49,6 +49,12 @@ seen["rows"]["ChannelPermissionRule.permissions"] = list(
     )
 )
 
+# 4.1.0's default: no configured secret, so AWS sends none. The migration gave the gateway a
+# pending secret; docs/upgrading.md's next step (updateApiGatewayIntegrations) gives it to
+# AWS, and from then on every event carries it, as these do.
+gateway = models.ApiGateway.objects.get(api_id="legacy41")
+seen["secrets"] = [bool(gateway.pending_gateway_secret), gateway.gateway_secret]
+pushed = {"HTTP_X_GATEWAY_SECRET": gateway.pending_gateway_secret}
 client = Client()
 cookie = {"HTTP_COOKIE": f"sessionid={legacy['session_key']}"}
 
@@ -60,7 +66,10 @@ def post(path, body=None, headers=None):
     return [response.status_code, json.loads(response.content or b"null")]
 
 
-message_headers = api_gateway_headers(api_id="legacy41", connection_id="Legacy41Alice=")
+message_headers = {
+    **api_gateway_headers(api_id="legacy41", connection_id="Legacy41Alice="),
+    **pushed,
+}
 seen["message"] = post("/ws/default", {"action": "echo", "text": "hi"}, message_headers)
 seen["request_count"] = models.WebSocketSession.objects.get(
     connection_id="Legacy41Alice="
@@ -83,7 +92,7 @@ seen["send"] = {
 
 def connect(connection_id, query):
     headers = {**api_gateway_connect_headers(api_id="legacy41", connection_id=connection_id)}
-    return post(f"/ws/connect?{query}", headers={**headers, **cookie})
+    return post(f"/ws/connect?{query}", headers={**headers, **cookie, **pushed})
 
 
 seen["token_connect"] = connect("Upgraded1=", f"ws_token={legacy['token']}&channel=lobby")

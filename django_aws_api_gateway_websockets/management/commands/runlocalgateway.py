@@ -38,7 +38,8 @@ def record_values(gateway: Any) -> dict[str, Any]:
         "target_base_url": gateway.target_base_endpoint,
         "routes": {route.route_key: route.integration_url for route in routes},
         "routes_without_response": {r.route_key for r in routes if not r.route_response},
-        "secret": gateway.gateway_secret,
+        # What AWS would send: the current secret, else (never pushed) the pending one.
+        "secret": gateway.gateway_secret or gateway.pending_gateway_secret,
     }
 
 
