@@ -63,36 +63,41 @@ def api_gateway_headers(
     }
 
 
+# A cookie for a ``$connect`` from a client that has none: the view requires the header.
+PLACEHOLDER_COOKIE = "sessionid=test"
+
+
 def api_gateway_connect_headers(
-    api_id: str = "abc123", connection_id: str = "connection-1"
+    api_id: str = "abc123", connection_id: str = "connection-1", *, cookie: str | None = None
 ) -> dict[str, str]:
-    """``api_gateway_headers`` plus the browser handshake headers of a ``$connect``."""
+    """``api_gateway_headers`` plus the browser handshake headers of a ``$connect``.
+
+    No ``Cookie`` unless ``cookie`` is given: the test client then sends its own cookies, so a
+    client that logged in (and asked the token view for a token) connects as that login. A
+    client without cookies needs one (``cookie="sessionid=test"``, as the testing guide's own
+    helper sends), or use ``connect_headers_for(client)``, which picks for you.
+    """
     headers = api_gateway_headers(api_id=api_id, connection_id=connection_id)
     headers.update(
         {
-            "HTTP_COOKIE": "sessionid=test",
             "HTTP_ORIGIN": "https://testserver",
             "HTTP_SEC_WEBSOCKET_EXTENSIONS": "permessage-deflate",
             "HTTP_SEC_WEBSOCKET_KEY": "test-key",
             "HTTP_SEC_WEBSOCKET_VERSION": "13",
         }
     )
+    if cookie is not None:
+        headers["HTTP_COOKIE"] = cookie
     return headers
 
 
 def connect_headers_for(
     client: Client, api_id: str = "abc123", connection_id: str = "connection-1"
 ) -> dict[str, str]:
-    """``api_gateway_connect_headers`` carrying ``client``'s cookies, so its login is kept.
-
-    The guide's headers send ``Cookie: sessionid=test``, which replaces the cookies of a
-    test client that has logged in; a client without cookies gets the guide's.
-    """
-    headers = api_gateway_connect_headers(api_id=api_id, connection_id=connection_id)
-    cookies = "; ".join(f"{m.key}={m.coded_value}" for m in client.cookies.values())
-    if cookies:
-        headers["HTTP_COOKIE"] = cookies
-    return headers
+    """``api_gateway_connect_headers`` for ``client``: its own cookies, so its login is kept;
+    a client without cookies sends ``PLACEHOLDER_COOKIE``."""
+    cookie = None if client.cookies else PLACEHOLDER_COOKIE
+    return api_gateway_connect_headers(api_id=api_id, connection_id=connection_id, cookie=cookie)
 
 
 def gone_error() -> ClientError:
