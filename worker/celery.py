@@ -11,7 +11,13 @@ import os
 from celery import Celery
 from kombu import Queue
 
-from django_aws_api_gateway_websockets.conf import DELIVERY_QUEUE, MAINTENANCE_QUEUE
+from django_aws_api_gateway_websockets.conf import (
+    DELIVERY_QUEUE,
+    MAINTENANCE_QUEUE,
+    package_queues,
+)
+
+__all__ = ["DEFAULT_QUEUE", "DELIVERY_QUEUE", "MAINTENANCE_QUEUE", "app"]
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
@@ -20,5 +26,5 @@ DEFAULT_QUEUE = "celery"
 app = Celery("worker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = DEFAULT_QUEUE
-app.conf.task_queues = [Queue(DEFAULT_QUEUE), Queue(DELIVERY_QUEUE), Queue(MAINTENANCE_QUEUE)]
+app.conf.task_queues = [Queue(DEFAULT_QUEUE), *(Queue(name) for name in package_queues())]
 app.autodiscover_tasks()
