@@ -53,6 +53,11 @@ def send(data: Any, selection: Selection) -> DeliveryReport:
     return report
 
 
+def delivers_eagerly() -> bool:
+    """Whether sends are delivered before they return (``CELERY_TASK_ALWAYS_EAGER``)."""
+    return bool(plan_delivery.app.conf.task_always_eager)
+
+
 def queue_plan(report_id: str) -> None:
     """Publish a send's planning from the outbox once the caller's transaction commits."""
     release = partial(release_from_outbox, report_id)

@@ -170,16 +170,45 @@ class Outbox(list[SentMessage]):
         return [m.data for m in self if m.connection_id == connection_id]
 
 
+NOT_EAGER = (
+    "{count} send(s) were made inside capture_messages() but nothing was posted: Celery is "
+    "not running tasks eagerly, so they wait in the queue for a worker. Set "
+    "CELERY_TASK_ALWAYS_EAGER = True in your test settings (with your Celery app, configured "
+    "from Django settings, loaded), or run a worker and wait for the delivery report."
+)
+
+
 @contextmanager
 def capture_messages() -> Iterator[Outbox]:
-    """Record every Management API post made inside the block instead of sending it."""
+    """Record every Management API post made inside the block instead of sending it.
+
+    Sends are delivered by Celery tasks: when sends were made in the block but Celery does not
+    run tasks eagerly (``CELERY_TASK_ALWAYS_EAGER``), nothing could be posted, and leaving the
+    block raises ``AssertionError`` saying so rather than leaving an empty outbox unexplained.
+    """
+    from django.db.models.signals import post_save
+
+    from .models import DeliveryReport
+    from .tasks import delivers_eagerly
+
     outbox = Outbox()
+    sends: list[Any] = []
 
     def factory(service: str = "apigatewayv2", **kwargs: Any) -> OutboxClient:
         return OutboxClient(outbox, endpoint=kwargs.get("endpoint_url", ""), gone=outbox.gone)
 
-    with patch(PATCH_TARGET, factory):
-        yield outbox
+    def noted(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+        if created:
+            sends.append(instance.pk)
+
+    post_save.connect(noted, sender=DeliveryReport, weak=False, dispatch_uid=id(sends))
+    try:
+        with patch(PATCH_TARGET, factory):
+            yield outbox
+    finally:
+        post_save.disconnect(sender=DeliveryReport, dispatch_uid=id(sends))
+    if sends and not outbox and not delivers_eagerly():
+        raise AssertionError(NOT_EAGER.format(count=len(sends)))
 
 
 class AWSCallRefused(RuntimeError):

@@ -19,6 +19,7 @@ from django_aws_api_gateway_websockets.testing import (
     OutboxClient,
     SentMessage,
     api_gateway_connect_headers,
+    capture_messages,
     connect_headers_for,
     gone_error,
     refuse_aws_calls,
@@ -136,6 +137,27 @@ def test_connect_headers_for_a_client_without_cookies_send_a_placeholder():
     assert connect_headers_for(Client(), connection_id="c2") == api_gateway_connect_headers(
         connection_id="c2", cookie="sessionid=test"
     )
+
+
+@pytest.mark.django_db
+def test_capturing_a_send_without_eager_celery_says_what_to_do(websocket_session, settings):
+    from worker import app as celery_app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.task_always_eager = False
+    try:
+        with pytest.raises(AssertionError, match="CELERY_TASK_ALWAYS_EAGER = True"):  # noqa: SIM117
+            with capture_messages():
+                websocket_session.send_message({"type": "hello"})
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
+@pytest.mark.django_db
+def test_capturing_nothing_sent_is_no_error(websocket_session):
+    with capture_messages() as outbox:
+        pass
+    assert outbox == []
 
 
 def test_websocket_client_is_the_logged_in_client(client, websocket_client, websocket_user):
