@@ -197,3 +197,20 @@ def test_every_example_of_the_testing_guide_is_code_its_tests_run() -> None:
             else:
                 segment = " ".join((ast.get_source_segment(block, node) or "").split())
                 assert segment in texts, segment
+
+
+def test_the_deliberate_differences_from_4_1_0_are_documented_with_their_reason() -> None:
+    changes = (DOCS / "changes-from-41.md").read_text()
+    table = changes.split("## Deliberate differences", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 5  # the header and the four differences
+    for what in ("410", "createApiGateway", "`+` and `/`", "its own random secret"):
+        (row,) = [row for row in rows if what in row]
+        assert row.rstrip(" |").split("|")[-1].strip(), f"no reason given for {what}"
+    compatibility = (DOCS / "compatibility.md").read_text()
+    for name in (
+        "views.WebSocketView.session_not_found",
+        "views.WebSocketView.dispatch",
+        "management.commands.createApiGateway",
+    ):
+        assert f"| `{name}` | changed | Deliberate: " in compatibility, name
