@@ -11,13 +11,7 @@ import os
 from celery import Celery
 from kombu import Queue
 
-from django_aws_api_gateway_websockets.conf import (
-    DELIVERY_QUEUE,
-    MAINTENANCE_QUEUE,
-    package_queues,
-)
-
-__all__ = ["DEFAULT_QUEUE", "DELIVERY_QUEUE", "MAINTENANCE_QUEUE", "app"]
+from django_aws_api_gateway_websockets.conf import DELIVERY_QUEUE, MAINTENANCE_QUEUE
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
@@ -26,5 +20,8 @@ DEFAULT_QUEUE = "celery"
 app = Celery("worker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = DEFAULT_QUEUE
-app.conf.task_queues = [Queue(DEFAULT_QUEUE), *(Queue(name) for name in package_queues())]
+# The package's queues under their default names (conf.package_queues() reads settings,
+# which cannot be read while this module is imported from the project's package): a worker
+# started without -Q also adds package_queues() itself at start-up.
+app.conf.task_queues = [Queue(DEFAULT_QUEUE), Queue(DELIVERY_QUEUE), Queue(MAINTENANCE_QUEUE)]
 app.autodiscover_tasks()
