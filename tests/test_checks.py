@@ -158,3 +158,14 @@ def test_no_region_for_aws_names_the_setting(settings):
     assert "AWS_GATEWAY_REGION_NAME" in warning.msg and "fails in the worker" in warning.msg
     with pytest.raises(RuntimeError, match="AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must"):
         factory.get_boto3_client("apigatewaymanagementapi", endpoint_url="https://x.example/s")
+
+
+@pytest.mark.django_db
+def test_a_send_without_a_region_fails_in_the_task_naming_the_setting(
+    websocket_session, settings, unguarded_factory
+):
+    """What a worker logs for the task (eager here, so it is raised to the caller)."""
+    settings.AWS_GATEWAY_REGION_NAME = None
+    settings.AWS_REGION_NAME = None
+    with pytest.raises(RuntimeError, match="AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must"):
+        websocket_session.send_message({"type": "hello"})
