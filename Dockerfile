@@ -13,8 +13,8 @@ WORKDIR /app
 COPY pyproject.toml ./
 COPY docs/pypi.md ./docs/
 COPY django_aws_api_gateway_websockets ./django_aws_api_gateway_websockets
-# pip 25.1 is the first to install dependency groups (--group).
-RUN pip install "pip>=25.1" && pip install ".[localgateway,beat]" --group demo
+COPY requirements ./requirements
+RUN pip install ".[localgateway,beat]" -r requirements/demo.txt
 
 COPY . .
 # collectstatic signs nothing: a throwaway key lets the settings load at build time.

@@ -12,42 +12,57 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from .aws.credentials import credentials_source
 from .aws.factory import is_loopback
-from .conf import AppSettings, app_settings, legacy_secrets
+from .conf import (
+    AppSettings,
+    Setting,
+    app_settings,
+    invalid_settings,
+    legacy_secrets,
+    non_negative,
+    positive,
+)
 from .models import ApiGateway
 from .tasks import DELIVERY_OPTIONS
 
 ID = "django_aws_api_gateway_websockets"
 
-TRANSPORTS = ("direct", "boto3")
-HEADER_SETTINGS = ("gateway_secret_header", "api_id_header", "source_ip_header")
-# An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # What 4.1.0 accepted for its gateway_secret: it goes into a static '...' mapping value.
 STATIC_VALUE = re.compile(r"[A-Za-z0-9._~+/=-]{32,}")
 DECLARED = AppSettings.declared()
-# Zero is meaningful for these: no grace retry for brand-new connections.
-NON_NEGATIVE = {"gone_grace_seconds"}
-NUMBERS = [
-    key
-    for key, setting in DECLARED.items()
-    if isinstance(setting.default, int | float) and not isinstance(setting.default, bool)
-]
+# The id of each setting's invalid value, kept from earlier releases; any other: E040.
+INVALID_VALUE_IDS = {
+    "gateway_secret_header": "E005",
+    "api_id_header": "E005",
+    "source_ip_header": "E005",
+    "management_endpoint": "E006",
+    "delivery_transport": "E007",
+    "push_changes_to_aws": "E008",
+    "allowed_integration_hosts": "E010",
+    "allow_unsigned_events": "E012",
+}
 
 
-def _number_error(key: str, value: Any) -> Error | None:
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if is_number and (value > 0 or (value == 0 and key in NON_NEGATIVE)):
-        return None
-    kind = "a non-negative" if key in NON_NEGATIVE else "a positive"
-    return Error(f"WEBSOCKETS[{key!r}] must be {kind} number, not {value!r}.", id=f"{ID}.E003")
+def _invalid_value_id(key: str, setting: Setting[Any]) -> str:
+    if key in INVALID_VALUE_IDS:
+        return INVALID_VALUE_IDS[key]
+    return "E003" if setting.valid in (positive, non_negative) else "E040"
 
 
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
     errors: list[Error | Warning] = []
-    raw = getattr(settings, "WEBSOCKETS", {})
+    # None is unset, as in 4.x: every setting has its default.
+    raw = getattr(settings, "WEBSOCKETS", None)
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
-        return [Error("WEBSOCKETS must be a dict.", id=f"{ID}.E001")]
+        return [
+            Error(
+                "WEBSOCKETS must be a dict.",
+                hint="It is ignored: every setting has its default until it is fixed.",
+                id=f"{ID}.E001",
+            )
+        ]
     for key in sorted(set(raw) - set(DECLARED)):
         errors.append(
             Error(
@@ -56,8 +71,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E002",
             )
         )
-    number_errors = [e for key in NUMBERS if (e := _number_error(key, getattr(app_settings, key)))]
-    errors.extend(number_errors or _lease_errors())
+    for key, value, setting in invalid_settings():
+        errors.append(
+            Error(
+                f"WEBSOCKETS[{key!r}] must be {setting.expected}, not {value!r}.",
+                hint=f"The default, {setting.default!r}, is used until it is fixed.",
+                id=f"{ID}.{_invalid_value_id(key, setting)}",
+            )
+        )
+    errors.extend(_lease_errors())
     secrets = app_settings.gateway_secrets
     if not isinstance(secrets, list | tuple) or not all(isinstance(s, str) and s for s in secrets):
         errors.append(
@@ -79,52 +101,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 id=f"{ID}.E013",
             )
         )
-    for key in HEADER_SETTINGS:
-        header = getattr(app_settings, key)
-        if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
-            errors.append(Error(f"WEBSOCKETS[{key!r}] must be a header name.", id=f"{ID}.E005"))
-    if not isinstance(app_settings.push_changes_to_aws, bool):
-        errors.append(
-            Error("WEBSOCKETS['push_changes_to_aws'] must be True or False.", id=f"{ID}.E008")
-        )
-    if not isinstance(app_settings.allow_unsigned_events, bool):
-        errors.append(
-            Error("WEBSOCKETS['allow_unsigned_events'] must be True or False.", id=f"{ID}.E012")
-        )
-    endpoint = app_settings.management_endpoint
-    try:
-        endpoint.format(api_id="a", region="r", stage="s")
-    except (AttributeError, KeyError, IndexError, ValueError):
-        errors.append(
-            Error(
-                "WEBSOCKETS['management_endpoint'] must be a URL template using only "
-                "{api_id}, {region} and {stage}.",
-                id=f"{ID}.E006",
-            )
-        )
-    transport = app_settings.delivery_transport
-    if transport not in TRANSPORTS:
-        errors.append(
-            Error(
-                f"WEBSOCKETS['delivery_transport'] must be one of {', '.join(TRANSPORTS)}, "
-                f"not {transport!r}.",
-                id=f"{ID}.E007",
-            )
-        )
-    hosts = app_settings.allowed_integration_hosts
-    if hosts is not None and not all(
-        isinstance(h, str) and h for h in (hosts if isinstance(hosts, list | tuple) else [hosts])
-    ):
-        errors.append(
-            Error(
-                "WEBSOCKETS['allowed_integration_hosts'] must be a host name or a list of them.",
-                id=f"{ID}.E010",
-            )
-        )
-    if not app_settings.aws_region:
+    if not app_settings.aws_region and not is_loopback(app_settings.management_endpoint):
         errors.append(
             Warning(
-                "Neither AWS_GATEWAY_REGION_NAME nor AWS_REGION_NAME is set; sends will fail.",
+                "Neither AWS_GATEWAY_REGION_NAME nor AWS_REGION_NAME is set: every send to "
+                "AWS fails in the worker.",
+                hint="Set AWS_GATEWAY_REGION_NAME to your API Gateway's region. Only a "
+                "loopback WEBSOCKETS['management_endpoint'] (the local gateway) needs none.",
                 id=f"{ID}.W001",
             )
         )

@@ -27,10 +27,17 @@ def delete_stale_sessions() -> int:
     return delete_in_batches(stale, "stale WebSocket sessions")
 
 
-def delete_expired_tokens(max_age_seconds: int | None = None) -> int:
-    """Connect tokens that were used or are older than ``max_age_seconds``."""
+def token_cleanup_age(max_age_seconds: int | None = None) -> int:
+    """The age past which unused tokens are deleted: ``max_age_seconds`` (default
+    ``token_max_age_seconds``), but never less than ``token_expiry_seconds``, so that a token
+    still valid for connecting is never deleted (as 4.x's command made sure)."""
     age = app_settings.token_max_age_seconds if max_age_seconds is None else max_age_seconds
-    return WebSocketToken.cleanup_expired(age)
+    return max(age, app_settings.token_expiry_seconds)
+
+
+def delete_expired_tokens(max_age_seconds: int | None = None) -> int:
+    """Connect tokens that were used, or are older than ``token_cleanup_age(max_age_seconds)``."""
+    return WebSocketToken.cleanup_expired(token_cleanup_age(max_age_seconds))
 
 
 def delete_old_rate_limits(days: int | None = None) -> int:

@@ -7,6 +7,7 @@ here. Settings are read on each access, so ``override_settings`` and pytest-djan
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
@@ -26,16 +27,82 @@ MAINTENANCE_QUEUE = "websockets.maintenance"
 LEGACY_SECRET_HEADER = "X-Ws-Gateway-Secret"
 
 
+Validator = Callable[[Any], bool]
+
+
+def positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def non_negative(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def optional_text(value: Any) -> bool:
+    return value is None or text(value)
+
+
+# An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def header_name(value: Any) -> bool:
+    return isinstance(value, str) and HEADER_NAME.fullmatch(value) is not None
+
+
+def endpoint_template(value: Any) -> bool:
+    try:
+        value.format(api_id="a", region="r", stage="s")
+    except (AttributeError, KeyError, IndexError, ValueError):
+        return False
+    return True
+
+
+def host_names(value: Any) -> bool:
+    """None (any host), a host name, or a list of them (an empty list: any host, as 4.x)."""
+    return (
+        value is None or text(value) or (isinstance(value, list | tuple) and all(map(text, value)))
+    )
+
+
+def one_of(*choices: str) -> Validator:
+    return lambda value: value in choices
+
+
 class Setting(Generic[T]):
     """One key of ``settings.WEBSOCKETS`` and its default.
 
     ``legacy`` names a 4.x key this one is derived from when only that key is given, and how.
+    ``valid`` accepts a value (``expected`` says what it wants, for the system check); a
+    number's default makes it ``positive`` unless told otherwise, a boolean's ``boolean``.
+    A value it refuses is never used: the default is, as in 4.x, and the checks say so.
     """
 
-    def __init__(self, default: T, legacy: tuple[str, Callable[[Any], T]] | None = None) -> None:
+    def __init__(
+        self,
+        default: T,
+        legacy: tuple[str, Callable[[Any], T]] | None = None,
+        *,
+        valid: Validator | None = None,
+        expected: str = "",
+    ) -> None:
         self.default = default
         self.legacy = legacy
         self.key = ""
+        if valid is None and isinstance(default, bool):
+            valid, expected = boolean, "True or False"
+        elif valid is None and isinstance(default, int | float):
+            valid, expected = positive, "a positive number"
+        self.valid = valid
+        self.expected = expected
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.key = name
@@ -49,13 +116,22 @@ class Setting(Generic[T]):
     def __get__(self, instance: AppSettings | None, owner: type) -> T | Setting[T]:
         if instance is None:
             return self
-        given = instance.user_settings
-        if self.key in given:
-            return given[self.key]
-        if self.legacy and self.legacy[0] in given:
-            key, derive = self.legacy
-            return derive(given[key])
+        given, value = self.given(instance.user_settings)
+        if given and self.accepts(value):
+            return value
         return owner.default_overrides.get(self.key, self.default)
+
+    def given(self, user_settings: dict[str, Any]) -> tuple[bool, Any]:
+        """Whether the project set this key (or its 4.x key), and the value it set."""
+        if self.key in user_settings:
+            return True, user_settings[self.key]
+        if self.legacy and self.legacy[0] in user_settings:
+            key, derive = self.legacy
+            return True, derive(user_settings[key])
+        return False, None
+
+    def accepts(self, value: Any) -> bool:
+        return self.valid is None or bool(self.valid(value))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -77,7 +153,7 @@ class AppSettings:
     rate_limit_window_minutes = Setting(5)
     # The header API Gateway carries each gateway's own secret in, and shared secrets
     # accepted in it for every gateway.
-    gateway_secret_header = Setting("X-Gateway-Secret")
+    gateway_secret_header = Setting("X-Gateway-Secret", valid=header_name, expected="a header name")
     gateway_secrets: Setting[list[str]] = Setting([])
     # 4.x's key (a secret or a list): while it is set, it is accepted in 4.x's header
     # (``LEGACY_SECRET_HEADER``) and every integration carries its first secret there too,
@@ -87,15 +163,21 @@ class AppSettings:
     # events are refused. The pytest plugin turns it on for test sessions.
     allow_unsigned_events = Setting(False)
     # Hosts integrations may point at (4.x): None for any; "*.example.com" for subdomains
-    allowed_integration_hosts: Setting[str | list[str] | None] = Setting(None)
+    allowed_integration_hosts: Setting[str | list[str] | None] = Setting(
+        None, valid=host_names, expected="a host name or a list of them"
+    )
     # Headers every integration maps from API Gateway's context (context.apiId and
     # context.identity.sourceIp; aws/integrations.py), so no client can set them
-    api_id_header = Setting("X-Gateway-Api-Id")
-    source_ip_header = Setting("X-Source-Ip")
+    api_id_header = Setting("X-Gateway-Api-Id", valid=header_name, expected="a header name")
+    source_ip_header = Setting("X-Source-Ip", valid=header_name, expected="a header name")
     # 4.x: saving a deployed gateway or route also changes it in AWS
     push_changes_to_aws = Setting(True)
     # Where the Management API is reached
-    management_endpoint = Setting("https://{api_id}.execute-api.{region}.amazonaws.com/{stage}")
+    management_endpoint = Setting(
+        "https://{api_id}.execute-api.{region}.amazonaws.com/{stage}",
+        valid=endpoint_template,
+        expected="a URL template using only {api_id}, {region} and {stage}",
+    )
     # Delivery engine
     delivery_batch_size = Setting(500)
     delivery_concurrency = Setting(32)
@@ -104,8 +186,10 @@ class AppSettings:
     delivery_retry_max_seconds = Setting(30.0)
     delivery_timeout_seconds = Setting(10.0)
     # "direct": sign and post without botocore's per-call pipeline; "boto3": client calls
-    delivery_transport = Setting("direct")
-    gone_grace_seconds = Setting(5)
+    delivery_transport = Setting(
+        "direct", valid=one_of("direct", "boto3"), expected="'direct' or 'boto3'"
+    )
+    gone_grace_seconds = Setting(5, valid=non_negative, expected="a non-negative number")
     # Leases on work in progress: held this long, renewed this often while the work runs;
     # recovery takes over work whose lease expired (a dead worker, a lost message).
     delivery_lease_seconds = Setting(30.0)
@@ -113,10 +197,10 @@ class AppSettings:
     # Outcomes recorded at least every this many posts, so a takeover repeats few.
     delivery_progress_every = Setting(50)
     # The Redis of shared state (rate limiter, history, presence); None: CELERY_BROKER_URL
-    redis_url: Setting[str | None] = Setting(None)
+    redis_url: Setting[str | None] = Setting(None, valid=optional_text, expected="a URL or None")
     # Celery queues: fan-out, and cleanup/resumption, each on its own
-    delivery_queue = Setting(DELIVERY_QUEUE)
-    maintenance_queue = Setting(MAINTENANCE_QUEUE)
+    delivery_queue = Setting(DELIVERY_QUEUE, valid=text, expected="a queue name")
+    maintenance_queue = Setting(MAINTENANCE_QUEUE, valid=text, expected="a queue name")
     # Periodic cleanup
     cleanup_batch_size = Setting(1000)
     connection_max_age_seconds = Setting(7200)
@@ -166,12 +250,33 @@ def legacy_secrets() -> list[str]:
     return [secret for secret in _as_list(configured) if isinstance(secret, str) and secret]
 
 
+def package_queues() -> list[str]:
+    """Every Celery queue the app's tasks publish to: workers must consume them all.
+
+    Workers started without ``-Q`` add them (``tasks.consume_package_queues``); with ``-Q``
+    they name those they leave out.
+    """
+    return list(dict.fromkeys([app_settings.delivery_queue, app_settings.maintenance_queue]))
+
+
 def integration_hosts() -> list[str] | None:
-    """``allowed_integration_hosts`` as lower-case host patterns; None when any host will do."""
+    """``allowed_integration_hosts`` as lower-case host patterns; None when any host will do
+    (unset, or an empty list, as in 4.x)."""
     hosts = app_settings.allowed_integration_hosts
-    if hosts is None:
+    if not hosts:
         return None
     return [str(host).strip().lower() for host in _as_list(hosts)]
+
+
+def invalid_settings() -> list[tuple[str, Any, Setting[Any]]]:
+    """Each ``WEBSOCKETS`` key set to a value its ``Setting`` refuses (the default is used)."""
+    given = app_settings.user_settings
+    found = []
+    for key, setting in AppSettings.declared().items():
+        present, value = setting.given(given)
+        if present and not setting.accepts(value):
+            found.append((key, value, setting))
+    return found
 
 
 # 4.x's readers, for code written against them.

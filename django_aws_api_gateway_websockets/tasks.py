@@ -18,12 +18,13 @@ from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
+from celery.signals import celeryd_after_setup, celeryd_init
 from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu.exceptions import OperationalError as BrokerError
 
 from . import cleanup
-from .conf import app_settings
+from .conf import app_settings, package_queues
 from .delivery import enqueue, plan, post, recover, retry
 from .models import DeliveryReport
 from .models.selections import Selection
@@ -50,6 +51,11 @@ def send(data: Any, selection: Selection) -> DeliveryReport:
     report = enqueue.record(data, selection)
     queue_plan(str(report.pk))
     return report
+
+
+def delivers_eagerly() -> bool:
+    """Whether sends are delivered before they return (``CELERY_TASK_ALWAYS_EAGER``)."""
+    return bool(plan_delivery.app.conf.task_always_eager)
 
 
 def queue_plan(report_id: str) -> None:
@@ -187,3 +193,40 @@ def deliver_deferred_eager_sends(**kwargs: Any) -> None:
 
 
 request_finished.connect(deliver_deferred_eager_sends, dispatch_uid=__name__)
+
+
+# Workers: a plain ``celery -A proj worker`` consumes only the app's declared queues (often
+# just ``celery``), so without this the app's sends would wait unread, silently.
+# Worker host name -> whether the operator chose its queues (-Q or -X).
+_queues_chosen: dict[str, bool] = {}
+
+
+@celeryd_init.connect(weak=False, dispatch_uid=f"{__name__}.note_queue_options")
+def note_queue_options(sender: Any = None, options: Any = None, **kwargs: Any) -> None:
+    options = options or {}
+    _queues_chosen[str(sender)] = bool(options.get("queues") or options.get("exclude_queues"))
+
+
+@celeryd_after_setup.connect(weak=False, dispatch_uid=f"{__name__}.consume_package_queues")
+def consume_package_queues(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
+    """At worker start-up: consume ``package_queues()`` unless the operator chose queues
+    (``-Q``/``-X``); then name each one this worker leaves to others."""
+    queues = instance.app.amqp.queues
+    missing = [name for name in package_queues() if name not in queues.consume_from]
+    if not missing:
+        return
+    if _queues_chosen.get(str(sender)):
+        logger.warning(
+            "This worker does not consume %s (not in its -Q): the sends and cleanup of "
+            "django_aws_api_gateway_websockets published there wait until another worker "
+            "consumes them.",
+            ", ".join(missing),
+        )
+        return
+    for name in missing:
+        queues.select_add(name)
+    logger.info(
+        "No -Q given: this worker also consumes %s, the queues of "
+        "django_aws_api_gateway_websockets.",
+        ", ".join(missing),
+    )

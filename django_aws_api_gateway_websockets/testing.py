@@ -63,36 +63,41 @@ def api_gateway_headers(
     }
 
 
+# A cookie for a ``$connect`` from a client that has none: the view requires the header.
+PLACEHOLDER_COOKIE = "sessionid=test"
+
+
 def api_gateway_connect_headers(
-    api_id: str = "abc123", connection_id: str = "connection-1"
+    api_id: str = "abc123", connection_id: str = "connection-1", *, cookie: str | None = None
 ) -> dict[str, str]:
-    """``api_gateway_headers`` plus the browser handshake headers of a ``$connect``."""
+    """``api_gateway_headers`` plus the browser handshake headers of a ``$connect``.
+
+    No ``Cookie`` unless ``cookie`` is given: the test client then sends its own cookies, so a
+    client that logged in (and asked the token view for a token) connects as that login. A
+    client without cookies needs one (``cookie="sessionid=test"``, as the testing guide's own
+    helper sends), or use ``connect_headers_for(client)``, which picks for you.
+    """
     headers = api_gateway_headers(api_id=api_id, connection_id=connection_id)
     headers.update(
         {
-            "HTTP_COOKIE": "sessionid=test",
             "HTTP_ORIGIN": "https://testserver",
             "HTTP_SEC_WEBSOCKET_EXTENSIONS": "permessage-deflate",
             "HTTP_SEC_WEBSOCKET_KEY": "test-key",
             "HTTP_SEC_WEBSOCKET_VERSION": "13",
         }
     )
+    if cookie is not None:
+        headers["HTTP_COOKIE"] = cookie
     return headers
 
 
 def connect_headers_for(
     client: Client, api_id: str = "abc123", connection_id: str = "connection-1"
 ) -> dict[str, str]:
-    """``api_gateway_connect_headers`` carrying ``client``'s cookies, so its login is kept.
-
-    The guide's headers send ``Cookie: sessionid=test``, which replaces the cookies of a
-    test client that has logged in; a client without cookies gets the guide's.
-    """
-    headers = api_gateway_connect_headers(api_id=api_id, connection_id=connection_id)
-    cookies = "; ".join(f"{m.key}={m.coded_value}" for m in client.cookies.values())
-    if cookies:
-        headers["HTTP_COOKIE"] = cookies
-    return headers
+    """``api_gateway_connect_headers`` for ``client``: its own cookies, so its login is kept;
+    a client without cookies sends ``PLACEHOLDER_COOKIE``."""
+    cookie = None if client.cookies else PLACEHOLDER_COOKIE
+    return api_gateway_connect_headers(api_id=api_id, connection_id=connection_id, cookie=cookie)
 
 
 def gone_error() -> ClientError:
@@ -165,16 +170,45 @@ class Outbox(list[SentMessage]):
         return [m.data for m in self if m.connection_id == connection_id]
 
 
+NOT_EAGER = (
+    "{count} send(s) were made inside capture_messages() but nothing was posted: Celery is "
+    "not running tasks eagerly, so they wait in the queue for a worker. Set "
+    "CELERY_TASK_ALWAYS_EAGER = True in your test settings (with your Celery app, configured "
+    "from Django settings, loaded), or run a worker and wait for the delivery report."
+)
+
+
 @contextmanager
 def capture_messages() -> Iterator[Outbox]:
-    """Record every Management API post made inside the block instead of sending it."""
+    """Record every Management API post made inside the block instead of sending it.
+
+    Sends are delivered by Celery tasks: when sends were made in the block but Celery does not
+    run tasks eagerly (``CELERY_TASK_ALWAYS_EAGER``), nothing could be posted, and leaving the
+    block raises ``AssertionError`` saying so rather than leaving an empty outbox unexplained.
+    """
+    from django.db.models.signals import post_save
+
+    from .models import DeliveryReport
+    from .tasks import delivers_eagerly
+
     outbox = Outbox()
+    sends: list[Any] = []
 
     def factory(service: str = "apigatewayv2", **kwargs: Any) -> OutboxClient:
         return OutboxClient(outbox, endpoint=kwargs.get("endpoint_url", ""), gone=outbox.gone)
 
-    with patch(PATCH_TARGET, factory):
-        yield outbox
+    def noted(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+        if created:
+            sends.append(instance.pk)
+
+    post_save.connect(noted, sender=DeliveryReport, weak=False, dispatch_uid=id(sends))
+    try:
+        with patch(PATCH_TARGET, factory):
+            yield outbox
+    finally:
+        post_save.disconnect(sender=DeliveryReport, dispatch_uid=id(sends))
+    if sends and not outbox and not delivers_eagerly():
+        raise AssertionError(NOT_EAGER.format(count=len(sends)))
 
 
 class AWSCallRefused(RuntimeError):

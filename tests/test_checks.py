@@ -1,8 +1,15 @@
 """System checks name what is wrong with the settings."""
 
-import pytest
+from io import StringIO
 
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+from django_aws_api_gateway_websockets.aws import factory
 from django_aws_api_gateway_websockets.checks import check_settings
+from django_aws_api_gateway_websockets.conf import AppSettings, app_settings, integration_hosts
+from django_aws_api_gateway_websockets.fields import validate_integration_host
 
 
 def ids(settings_errors):
@@ -83,3 +90,82 @@ def test_no_grace_for_new_connections_is_allowed(settings):
 def test_delivery_transport(settings, value):
     settings.WEBSOCKETS = {"delivery_transport": value}
     assert ids(check_settings()) == ["E007"]
+
+
+# Invalid values: the default is used, as in 4.x, and the check says so
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("delivery_concurrency", 0),
+        ("delivery_batch_size", "500"),
+        ("token_expiry_seconds", True),
+        ("gone_grace_seconds", -1),
+        ("push_changes_to_aws", "yes"),
+        ("delivery_transport", "fast"),
+        ("api_id_header", "X Api"),
+        ("management_endpoint", "https://{api}.example/{stage}"),
+        ("delivery_queue", ""),
+        ("allowed_integration_hosts", [5]),
+    ],
+)
+def test_an_invalid_value_is_never_used_and_the_check_says_the_default_is(settings, key, value):
+    settings.WEBSOCKETS = {key: value}
+    default = AppSettings.declared()[key].default
+
+    assert getattr(app_settings, key) == default
+    (error,) = check_settings()
+    assert error.msg.startswith(f"WEBSOCKETS[{key!r}] must be ")
+    assert error.hint == f"The default, {default!r}, is used until it is fixed."
+
+
+def test_websockets_none_is_unset(settings):
+    settings.WEBSOCKETS = None
+    assert check_settings() == []
+    assert app_settings.delivery_batch_size == 500
+    call_command("check", fail_level="ERROR", stdout=StringIO())
+
+
+def test_an_empty_list_of_integration_hosts_allows_any_host(settings):
+    settings.WEBSOCKETS = {"allowed_integration_hosts": []}
+    assert check_settings() == []
+    assert integration_hosts() is None
+    validate_integration_host("https://anything.example/ws/", "target_base_endpoint")
+    settings.WEBSOCKETS = {"allowed_integration_hosts": ["*.example.com"]}
+    with pytest.raises(ValidationError):
+        validate_integration_host("https://other.test/ws/", "target_base_endpoint")
+
+
+# The region: needed for AWS, not for the local gateway
+
+
+def test_no_region_is_fine_for_the_local_gateway(settings):
+    settings.AWS_GATEWAY_REGION_NAME = None
+    settings.AWS_REGION_NAME = None
+    settings.WEBSOCKETS = {"management_endpoint": "http://127.0.0.1:8001/{stage}"}
+    assert check_settings() == []
+    client = factory.get_boto3_client(
+        "apigatewaymanagementapi", endpoint_url="http://127.0.0.1:8001/local"
+    )
+    assert client.meta.region_name == factory.LOCAL_REGION
+
+
+def test_no_region_for_aws_names_the_setting(settings):
+    settings.AWS_GATEWAY_REGION_NAME = None
+    settings.AWS_REGION_NAME = None
+    (warning,) = check_settings()
+    assert "AWS_GATEWAY_REGION_NAME" in warning.msg and "fails in the worker" in warning.msg
+    with pytest.raises(RuntimeError, match="AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must"):
+        factory.get_boto3_client("apigatewaymanagementapi", endpoint_url="https://x.example/s")
+
+
+@pytest.mark.django_db
+def test_a_send_without_a_region_fails_in_the_task_naming_the_setting(
+    websocket_session, settings, unguarded_factory
+):
+    """What a worker logs for the task (eager here, so it is raised to the caller)."""
+    settings.AWS_GATEWAY_REGION_NAME = None
+    settings.AWS_REGION_NAME = None
+    with pytest.raises(RuntimeError, match="AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must"):
+        websocket_session.send_message({"type": "hello"})

@@ -78,6 +78,16 @@ def test_token_cleanup(token_rows):
     assert list(WebSocketToken.objects.values_list("pk", flat=True)) == [token_rows["fresh"]]
 
 
+def test_token_cleanup_never_deletes_a_token_still_valid(token_rows, settings):
+    """With tokens valid for longer than the cleanup age (600 s > 300 s), 4.x kept them."""
+    settings.WEBSOCKETS = {"token_expiry_seconds": 600}
+    assert tasks.cleanup_tokens() == 2  # the used ones
+    call_command("cleanupWebSocketTokens", stdout=StringIO())
+    call_command("cleanupWebSocketTokens", token_age=300, stdout=StringIO())
+    remaining = set(WebSocketToken.objects.values_list("pk", flat=True))
+    assert remaining == {token_rows["fresh"], token_rows["expired"]}
+
+
 def test_rate_limit_cleanup(websocket_user):
     for days in (0, 6, 8, 30):
         row = ConnectionRateLimit.record_attempt("10.0.0.1", websocket_user)
@@ -91,10 +101,11 @@ def test_cleanup_command_with_ages(token_rows, websocket_user):
     ConnectionRateLimit.objects.filter(pk=row.pk).update(attempt_time=ago(days=2))
     out = StringIO()
     call_command("cleanupWebSocketTokens", token_age=5, rate_limit_age=1, stdout=out)
-    assert not WebSocketToken.objects.exists()
+    # Never an unexpired token: 5 s is raised to token_expiry_seconds (60 s).
+    assert list(WebSocketToken.objects.values_list("pk", flat=True)) == [token_rows["fresh"]]
     assert not ConnectionRateLimit.objects.exists()
     assert (
-        "Successfully deleted 4 used or expired WebSocket tokens (older than 5s)" in out.getvalue()
+        "Successfully deleted 3 used or expired WebSocket tokens (older than 60s)" in out.getvalue()
     )
     assert "Successfully deleted 1 old rate limit records (older than 1 days)" in out.getvalue()
     call_command(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -170,3 +171,58 @@ def test_runlocalgateway_without_aiohttp_names_the_extra(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "aiohttp", None)
     with pytest.raises(CommandError, match="'localgateway' extra"):
         call_command("runlocalgateway", "--api-id", "abc", "--stage", "s", "--target", "http://x/")
+
+
+def readme_pip_installs() -> list[list[str]]:
+    """Every ``python -m pip install ...`` of the README's command blocks, as arguments."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.M | re.S)
+    installs = []
+    for line in "\n".join(blocks).splitlines():
+        for part in line.split("&&"):
+            words = shlex.split(part)
+            if words[:4] == ["python", "-m", "pip", "install"]:
+                installs.append(words[4:])
+    return installs
+
+
+def test_the_readme_runs_and_tests_with_pip_install_commands() -> None:
+    installs = readme_pip_installs()
+    assert len(installs) == 2, installs  # the Run and the Test commands
+    for arguments in installs:
+        assert "-e" in arguments and ".[localgateway,beat]" in arguments, arguments
+
+
+@pytest.fixture(scope="module")
+def bundled_pip_help(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``pip install --help`` of the pip a fresh ``python -m venv`` bundles, never upgraded."""
+    venv = tmp_path_factory.mktemp("fresh") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--help"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def test_the_readme_commands_use_only_options_of_the_bundled_pip(bundled_pip_help: str) -> None:
+    """A newcomer runs them in a fresh virtualenv (Python 3.11 bundles pip 23.2: no --group)."""
+    known = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", bundled_pip_help))
+    for arguments in readme_pip_installs():
+        options = {word.split("=")[0] for word in arguments if word.startswith("-")}
+        assert options <= known, f"unknown to the bundled pip: {sorted(options - known)}"
+
+
+def test_the_readme_requirement_files_exist_with_what_they_include() -> None:
+    for arguments in readme_pip_installs():
+        files = [arguments[i + 1] for i, word in enumerate(arguments) if word == "-r"]
+        assert files, arguments
+        pending = [ROOT / name for name in files]
+        while pending:
+            path = pending.pop()
+            assert path.is_file(), path
+            for line in path.read_text().splitlines():
+                if line.startswith("-r "):
+                    pending.append(path.parent / line.split(None, 1)[1])

@@ -19,11 +19,12 @@ from django_aws_api_gateway_websockets.testing import (
     OutboxClient,
     SentMessage,
     api_gateway_connect_headers,
+    capture_messages,
     connect_headers_for,
     gone_error,
     refuse_aws_calls,
 )
-from django_aws_api_gateway_websockets.views import WebSocketView
+from django_aws_api_gateway_websockets.views import WebSocketTokenView, WebSocketView
 
 pytest_plugins = ["pytester"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +78,7 @@ class CookieView(WebSocketView):
 
 urlpatterns = [
     path("ws/<slug:route>", TokenView.as_view()),
+    path("api/ws-token/", WebSocketTokenView.as_view()),
     path("cookie-ws/<slug:route>", CookieView.as_view()),
 ]
 
@@ -107,17 +109,55 @@ def test_connect_headers_for_a_client_keep_its_login(client, api_gateway, websoc
     client.force_login(websocket_user)
 
     assert connect(client, "/cookie-ws/connect", connect_headers_for(client)).status_code == 200
-    # The guide's headers send their own cookie, which replaces the client's login.
-    guide = api_gateway_connect_headers(connection_id="connection-2")
-    assert connect(client, "/cookie-ws/connect", guide).status_code == 200
+    # A cookie given explicitly replaces the client's login, as the guide's own helper does.
+    other = api_gateway_connect_headers(connection_id="connection-2", cookie="sessionid=test")
+    assert connect(client, "/cookie-ws/connect", other).status_code == 200
     users = dict(WebSocketSession.objects.values_list("connection_id", "user"))
     assert users == {"connection-1": websocket_user.pk, "connection-2": None}
 
 
-def test_connect_headers_for_a_client_without_cookies_are_the_guides():
+@pytest.mark.urls(__name__)
+def test_log_in_get_a_token_and_connect_on_the_same_client(client, api_gateway, websocket_user):
+    """The browser's flow with the shipped headers: they keep the client's session cookie."""
+    client.force_login(websocket_user)
+    token = client.post("/api/ws-token/").json()["token"]
+
+    response = connect(client, f"/ws/connect?ws_token={token}", api_gateway_connect_headers())
+
+    assert response.status_code == 200, response.content
+    assert WebSocketSession.objects.get().user == websocket_user
+
+
+def test_connect_headers_send_a_cookie_only_when_asked():
+    assert "HTTP_COOKIE" not in api_gateway_connect_headers()
+    assert api_gateway_connect_headers(cookie="a=b")["HTTP_COOKIE"] == "a=b"
+
+
+def test_connect_headers_for_a_client_without_cookies_send_a_placeholder():
     assert connect_headers_for(Client(), connection_id="c2") == api_gateway_connect_headers(
-        connection_id="c2"
+        connection_id="c2", cookie="sessionid=test"
     )
+
+
+@pytest.mark.django_db
+def test_capturing_a_send_without_eager_celery_says_what_to_do(websocket_session, settings):
+    from worker import app as celery_app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    celery_app.conf.task_always_eager = False
+    try:
+        with pytest.raises(AssertionError, match="CELERY_TASK_ALWAYS_EAGER = True"):  # noqa: SIM117
+            with capture_messages():
+                websocket_session.send_message({"type": "hello"})
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
+@pytest.mark.django_db
+def test_capturing_nothing_sent_is_no_error(websocket_session):
+    with capture_messages() as outbox:
+        pass
+    assert outbox == []
 
 
 def test_websocket_client_is_the_logged_in_client(client, websocket_client, websocket_user):

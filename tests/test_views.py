@@ -17,6 +17,7 @@ from django_aws_api_gateway_websockets.models import (
 from django_aws_api_gateway_websockets.testing import (
     api_gateway_connect_headers,
     api_gateway_headers,
+    connect_headers_for,
 )
 from django_aws_api_gateway_websockets.views import WebSocketTokenView, WebSocketView
 from tests.support import admins
@@ -67,6 +68,18 @@ class PinnedView(ChatView):
     aws_api_gateway_id = "abc123"
 
 
+class CountingConnectView(ChatView):
+    """4.x's documented override: extend ``connect`` and read what ``super()`` answered."""
+
+    def connect(self, request, *args, **kwargs):
+        response = super().connect(request, *args, **kwargs)
+        if response.status_code == 200:
+            WebSocketSession.objects.filter(connection_id=self.connection_id).update(
+                request_count=100
+            )
+        return response
+
+
 class PrivateRoomView(ChatView):
     def has_channel_access(self, request, channel):
         return channel != "private"
@@ -85,6 +98,7 @@ urlpatterns = [
     path("explicit-ws/<slug:route>", ExplicitHandlersView.as_view()),
     path("pinned-ws/<slug:route>", PinnedView.as_view()),
     path("private-ws/<slug:route>", PrivateRoomView.as_view()),
+    path("counting-ws/<slug:route>", CountingConnectView.as_view()),
     path("api/ws-token/", WebSocketTokenView.as_view()),
 ]
 
@@ -97,7 +111,7 @@ def post(client, url, body=None, headers=None, raw=None):
 
 
 def connect(client, url="/ws/connect?channel=general", connection_id="connection-2", **extra):
-    headers = api_gateway_connect_headers(connection_id=connection_id)
+    headers = connect_headers_for(client, connection_id=connection_id)
     headers.update(extra)
     return post(client, url, headers=headers)
 
@@ -148,6 +162,24 @@ def test_message_counts_requests(client, websocket_session):
 def test_session_user_is_request_user(client, websocket_session, websocket_user):
     WebSocketSession.objects.filter(pk=websocket_session.pk).update(user=websocket_user)
     assert post(client, "/ws/default", {"action": "default"}).json()["user"] == "websocket-user"
+
+
+def test_a_connection_without_a_user_acts_as_the_requests_login(
+    client, websocket_session, websocket_user
+):
+    """API Gateway sends no cookie after $connect; a test client's login is honoured."""
+    assert post(client, "/ws/default", {"action": "default"}).json()["user"] == "AnonymousUser"
+    client.force_login(websocket_user)
+    assert post(client, "/ws/default", {"action": "default"}).json()["user"] == "websocket-user"
+
+
+def test_a_connection_with_a_user_never_acts_as_the_cookies(
+    client, websocket_session, websocket_user, django_user_model
+):
+    owner = django_user_model.objects.create_user(username="owner")
+    WebSocketSession.objects.filter(pk=websocket_session.pk).update(user=owner)
+    client.force_login(websocket_user)
+    assert post(client, "/ws/default", {"action": "default"}).json()["user"] == "owner"
 
 
 def test_default_message_costs_two_queries(client, websocket_session, django_assert_num_queries):
@@ -209,10 +241,20 @@ def test_anonymous_is_denied_where_permissions_are_required(client, websocket_se
 
 
 def test_change_channel(client, websocket_session):
+    before = websocket_session.updated_on
     response = post(client, "/explicit-ws/default", {"action": "change_channel", "channel": "b-2"})
     assert response.status_code == 200
     websocket_session.refresh_from_db()
     assert websocket_session.channel_name == "b-2"
+    assert websocket_session.updated_on > before  # as 4.x: the row records its last change
+
+
+def test_disconnect_marks_the_session_and_when(client, websocket_session):
+    before = websocket_session.updated_on
+    assert post(client, "/ws/disconnect").status_code == 200
+    websocket_session.refresh_from_db()
+    assert websocket_session.connected is False
+    assert websocket_session.updated_on > before
 
 
 @pytest.mark.parametrize("channel", ["", "a b", "x" * 129, None, 5, "café"])
@@ -240,6 +282,13 @@ def test_connect_uses_gateway_default_channel(client, api_gateway):
     api_gateway.save()
     assert connect(client, "/ws/connect").status_code == 200
     assert WebSocketSession.objects.get().channel_name == "lobby"
+
+
+def test_connect_answers_a_response_an_override_can_read(client, api_gateway):
+    """4.x answered ``JsonResponse({})``; its docs have overrides read ``super().connect()``."""
+    response = connect(client, "/counting-ws/connect")
+    assert (response.status_code, response.json()) == (200, {})
+    assert WebSocketSession.objects.get().request_count == 100
 
 
 def test_connect_records_successful_attempt(client, api_gateway):
@@ -349,7 +398,7 @@ def test_missing_headers(client, websocket_session, header, named):
 
 
 def test_missing_connect_headers_are_named(client, api_gateway):
-    headers = api_gateway_connect_headers(connection_id="c9")
+    headers = api_gateway_connect_headers(connection_id="c9", cookie="sessionid=x")
     del headers["HTTP_ORIGIN"], headers["HTTP_SEC_WEBSOCKET_KEY"]
     response = post(client, "/ws/connect", headers=headers)
     assert response.json() == {"error": "Missing headers: Origin, Sec-Websocket-Key."}
@@ -357,7 +406,7 @@ def test_missing_connect_headers_are_named(client, api_gateway):
 
 
 def test_unknown_gateway_on_connect(client, api_gateway):
-    headers = api_gateway_connect_headers(api_id="zzz999", connection_id="c5")
+    headers = api_gateway_connect_headers(api_id="zzz999", connection_id="c5", cookie="s=x")
     response = post(client, "/ws/connect", headers=headers)
     assert response.json() == {"error": "Unknown API Gateway."}
     assert not WebSocketSession.objects.exists()

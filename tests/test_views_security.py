@@ -12,7 +12,6 @@ from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
 
-from django_aws_api_gateway_websockets import testing
 from django_aws_api_gateway_websockets.models import (
     ApiGateway,
     ConnectionRateLimit,
@@ -22,9 +21,10 @@ from django_aws_api_gateway_websockets.models import (
 from django_aws_api_gateway_websockets.testing import api_gateway_headers
 from django_aws_api_gateway_websockets.views import WebSocketView
 from django_aws_api_gateway_websockets.views import origin as origin_module
+from tests.guide.test_views import api_gateway_connect_headers as guide_api_gateway_connect_headers
 
-# The testing guide's $connect headers (its helper, as a user's test would call it).
-guide_connect_headers = testing.api_gateway_connect_headers
+# The testing guide's $connect headers (its own helper, as a user's test defines it).
+guide_connect_headers = guide_api_gateway_connect_headers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -447,11 +447,14 @@ def test_connect_and_disconnect_ignore_the_body(client, api_gateway):
 def test_message_events_act_as_the_sessions_user_never_the_cookies(
     client, websocket_session, websocket_user, django_user_model
 ):
-    client.force_login(websocket_user)
-    assert message(client, api_gateway_headers()).json()["user"] == "AnonymousUser"
     owner = django_user_model.objects.create_user(username="owner")
     WebSocketSession.objects.filter(pk=websocket_session.pk).update(user=owner)
+    client.force_login(websocket_user)
     assert message(client, api_gateway_headers()).json()["user"] == "owner"
+    # A connection without a user acts as the request's login: on AWS, where message events
+    # carry no cookie, that is anonymous; a test client's force_login is honoured.
+    WebSocketSession.objects.filter(pk=websocket_session.pk).update(user=None)
+    assert message(client, api_gateway_headers()).json()["user"] == "websocket-user"
 
 
 def test_a_fresh_client_sees_the_same_user(websocket_session):

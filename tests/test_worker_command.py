@@ -1,8 +1,16 @@
 """The Celery command lines of ``worker.command``."""
 
+import os
+import re
+import subprocess
 import sys
+from pathlib import Path
 
+from django_aws_api_gateway_websockets.conf import package_queues
+from tests.support import wait_until
 from worker.command import beat_command, worker_command
+
+ROOT = Path(__file__).resolve().parent.parent
 
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
 
@@ -59,3 +67,43 @@ def test_beat_command():
     assert beat_command(loglevel="info", python="py") == [
         *("py", "-m", "celery", "-A", "worker", "beat", "-l", "info"),
     ]
+
+
+# A real worker of a project's plain Celery app (the quickstart's), reading its start-up log.
+
+
+def started_worker_log(tmp_path: Path, queues: str | None = None) -> str:
+    """Start ``celery -A tests.plain_celery worker``, wait until it is ready, stop it; its log."""
+    log = tmp_path / "worker.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_CELERY_EAGER": "0"}
+    command = worker_command(app="tests.plain_celery", pool="solo", queues=queues, loglevel="INFO")
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+        try:
+            wait_until(lambda: b" ready." in log.read_bytes(), timeout=60, what=log.read_text)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return log.read_text()
+
+
+def banner_queues(log: str) -> set[str]:
+    """The queue names the worker's banner says it consumes."""
+    return set(re.findall(r"^\s*\.> (\S+)\s+exchange=", log, flags=re.M))
+
+
+def test_a_plain_worker_without_q_consumes_the_apps_queues(tmp_path):
+    log = started_worker_log(tmp_path)
+
+    assert {"celery", *package_queues()} <= banner_queues(log), log
+    assert (
+        "No -Q given: this worker also consumes websockets.delivery, websockets.maintenance" in log
+    )
+
+
+def test_a_worker_whose_q_leaves_out_the_apps_queues_names_them(tmp_path):
+    log = started_worker_log(tmp_path, queues="celery,websockets.delivery")
+
+    assert banner_queues(log) == {"celery", "websockets.delivery"}, log
+    assert "This worker does not consume websockets.maintenance (not in its -Q)" in log
+    assert "until another worker consumes them" in log

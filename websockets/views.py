@@ -77,11 +77,11 @@ class ChatView(WebSocketView):
     def has_channel_access(self, request: HttpRequest, channel: str) -> bool:
         return channel in ROOMS
 
-    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
-        refusal = super().connect(request, *args, **kwargs)
-        if refusal is None:
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().connect(request, *args, **kwargs)
+        if response.status_code == 200:
             self.broadcast_presence(self.websocket_session.channel_name)
-        return refusal
+        return response
 
     def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
         response = super().disconnect(request, *args, **kwargs)

@@ -20,5 +20,8 @@ DEFAULT_QUEUE = "celery"
 app = Celery("worker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = DEFAULT_QUEUE
+# The package's queues under their default names (conf.package_queues() reads settings,
+# which cannot be read while this module is imported from the project's package): a worker
+# started without -Q also adds package_queues() itself at start-up.
 app.conf.task_queues = [Queue(DEFAULT_QUEUE), Queue(DELIVERY_QUEUE), Queue(MAINTENANCE_QUEUE)]
 app.autodiscover_tasks()

@@ -11,14 +11,20 @@ import boto3
 
 from ..conf import app_settings
 
+NO_REGION = (
+    "AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must be set within settings.py: without a "
+    "region nothing can be created in, or posted to, API Gateway on AWS."
+)
+# What clients of a loopback endpoint (the local gateway) sign for when no region is set:
+# SigV4 needs one, and the local gateway checks only that calls are signed.
+LOCAL_REGION = "us-east-1"
+
 
 def get_region_name() -> str:
     """Return the AWS region from ``AWS_GATEWAY_REGION_NAME`` or ``AWS_REGION_NAME``."""
     region = app_settings.aws_region
     if not region:
-        raise RuntimeError(
-            "AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must be set within settings.py"
-        )
+        raise RuntimeError(NO_REGION)
     return region
 
 
@@ -27,17 +33,22 @@ def get_boto3_client(service: str = "apigatewayv2", **kwargs: Any) -> Any:
 
     Published as ``models.get_boto3_client``; the app calls it only through that name.
     A client for a loopback ``endpoint_url`` (the local gateway) without keys in settings
-    signs with fixed local keys: local development needs no AWS account, and the ambient
-    credential chain (which may query the instance metadata service) is not consulted.
+    signs with fixed local keys, and without a region in settings for ``LOCAL_REGION``:
+    local development needs no AWS account, and the ambient credential chain (which may
+    query the instance metadata service) is not consulted.
     """
     if app_settings.aws_iam_profile:
         session = boto3.Session(profile_name=app_settings.aws_iam_profile)
         return _any_client(session.client, service, kwargs)
-    kwargs.setdefault("region_name", get_region_name())
+    local = is_loopback(kwargs.get("endpoint_url") or "")
+    if "region_name" not in kwargs:
+        kwargs["region_name"] = app_settings.aws_region or (
+            LOCAL_REGION if local else get_region_name()
+        )
     if app_settings.aws_access_key_id and app_settings.aws_secret_access_key:
         kwargs.setdefault("aws_access_key_id", app_settings.aws_access_key_id)
         kwargs.setdefault("aws_secret_access_key", app_settings.aws_secret_access_key)
-    elif is_loopback(kwargs.get("endpoint_url") or ""):
+    elif local:
         kwargs.setdefault("aws_access_key_id", LOCAL_KEY)
         kwargs.setdefault("aws_secret_access_key", LOCAL_KEY)
     return _any_client(boto3.client, service, kwargs)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..conf import app_settings
 from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
@@ -55,8 +55,12 @@ class ConnectMixin:
     missing_headers: Callable[..., HttpResponse]
     invalid_useragent: Callable[..., HttpResponse]
 
-    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
-        """Check and record a new connection; a non-2xx answer makes API Gateway refuse it."""
+    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Check and record a new connection; a non-2xx answer makes API Gateway refuse it.
+
+        Always a response, ``{}`` (200) on success as in 4.x, so an override can read
+        ``super().connect(request, ...).status_code``.
+        """
         try:
             ip_address = self.client_ip(request)
         except ValueError as exc:
@@ -86,7 +90,7 @@ class ConnectMixin:
         except IntegrityError:
             return error("Connection id already registered.")
         self.record_attempt(ip_address, user, successful=True)
-        return None
+        return JsonResponse({})
 
     def vet_connection(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str | HttpResponse:
         """The channel the connection joins, or the refusal; sets ``request.user`` from a token."""

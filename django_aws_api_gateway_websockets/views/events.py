@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.mail import mail_admins
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -22,7 +23,7 @@ from .compat import CompatibilityMixin
 from .connect import ConnectMixin
 from .origin import api_id_header_names, has_valid_secret, request_api_id
 from .responses import PostOnlyMixin, error, missing_headers
-from .users import permission_holder
+from .users import logged_in_user, permission_holder
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +189,24 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
             return error("Unknown API Gateway.")
         self.websocket_session = session
         self.api_gateway = session.api_gateway
-        # Never the caller's cookie user: events after $connect act as the connection's user.
-        request.user = session.user or AnonymousUser()
+        request.user = self.message_user(request, session)
         return None
+
+    @staticmethod
+    def message_user(request: HttpRequest, session: WebSocketSession) -> Any:
+        """Who a message event acts as: the connection's user, never a cookie's.
+
+        A connection without a user (an anonymous ``$connect``, or a session a test created)
+        acts as the request's own login, if any. API Gateway forwards the client's headers,
+        cookies included, only on ``$connect`` ("Set up data mapping for WebSocket APIs in
+        API Gateway",
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-data-mapping.html),
+        so on AWS that is anonymous; in tests, a client's ``force_login`` is honoured.
+        """
+        if session.user is not None:
+            return session.user
+        login = logged_in_user(request) if hasattr(request, "user") else None
+        return login or AnonymousUser()
 
     def select_handler(self, request: HttpRequest) -> Handler | HttpResponse:
         keys = (self.handler_selection_key, self.route_selection_key)
@@ -244,7 +260,9 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
     # Built-in handlers
 
     def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
-        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(connected=False)
+        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
+            connected=False, updated_on=timezone.now()
+        )
         self.websocket_session.connected = False
         return None
 
@@ -262,7 +280,9 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
             return error("Invalid channel name.")
         if not self.has_channel_access(request, channel):
             return self.permission_denied(request)
-        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(channel_name=channel)
+        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
+            channel_name=channel, updated_on=timezone.now()
+        )
         self.websocket_session.channel_name = channel
         return JsonResponse({"type": "channel_changed", "channel": channel})
 

@@ -24,8 +24,7 @@ def connect(client: Client, user: Any, room: str, connection_id: str) -> Any:
     """The browser's whole connect flow: a token from the page's session, then $connect."""
     client.force_login(user)
     token = client.post("/api/ws-token/").json()["token"]
-    headers = api_gateway_connect_headers(connection_id=connection_id)
-    del headers["HTTP_COOKIE"]  # The client sends its own session cookie.
+    headers = api_gateway_connect_headers(connection_id=connection_id)  # the client's cookie
     return client.post(
         f"/ws/connect?channel={room}&ws_token={token}",
         data="",
@@ -66,7 +65,7 @@ def test_connect_refuses_rooms_that_are_not_the_demos(api_gateway, alice, room):
 
 
 def test_connect_needs_a_token(api_gateway, client):
-    headers = api_gateway_connect_headers(connection_id="anon-1")
+    headers = api_gateway_connect_headers(connection_id="anon-1", cookie="sessionid=none")
     response = client.post(
         "/ws/connect?channel=general", data="", content_type="application/json", **headers
     )

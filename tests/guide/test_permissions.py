@@ -1,19 +1,18 @@
 """The testing guide's permission examples, unchanged.
 
 The view they post to gives the ``restricted`` handler the ``can_use_chat`` permission; the
-connection they post as exists (the autouse fixture) and belongs to the user the example logs
-in, as it would after that browser's ``$connect``: message events act as the connection's
-user, never as a cookie's.
+connection they post as is the plugin's plain ``websocket_session`` (no user), as the guide's
+fixture list implies. A message event on a connection without a user acts as the request's
+login, so the example's ``force_login`` decides; a connection with a user always acts as
+that user (``tests/test_views.py``).
 """
 
 import json
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.contrib.auth.signals import user_logged_in
 from django.test import Client
 
-from django_aws_api_gateway_websockets.models import WebSocketSession
 from django_aws_api_gateway_websockets.testing import api_gateway_headers
 
 pytestmark = pytest.mark.urls("tests.guide.urls_restricted")
@@ -21,12 +20,7 @@ pytestmark = pytest.mark.urls("tests.guide.urls_restricted")
 
 @pytest.fixture(autouse=True)
 def connection(websocket_session):
-    def opened_by(sender, request, user, **kwargs):
-        WebSocketSession.objects.filter(pk=websocket_session.pk).update(user=user)
-
-    user_logged_in.connect(opened_by, dispatch_uid="guide-connection")
-    yield websocket_session
-    user_logged_in.disconnect(dispatch_uid="guide-connection")
+    return websocket_session
 
 
 @pytest.mark.django_db

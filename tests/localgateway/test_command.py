@@ -256,3 +256,17 @@ def test_logging_is_shown_at_info_unless_quiet(monkeypatch: pytest.MonkeyPatch) 
     Command()._configure_logging(verbosity=0)
     assert logger.level == logging.WARNING
     assert logger.handlers == []
+
+
+def test_handle_warns_when_no_record_has_the_api_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a matching record Django refuses every connect: say so at start-up."""
+    from django_aws_api_gateway_websockets import localgateway
+
+    monkeypatch.setattr(Command, "_find_record", lambda self, options: (None, ""))
+    monkeypatch.setattr(localgateway, "serve", _serve_briefly(localgateway.serve))
+    err = io.StringIO()
+    Command(stdout=io.StringIO(), stderr=err).handle(
+        **options(port=0, verbosity=0, api_id="local", stage="local", target="http://x/ws/")
+    )
+    assert "No ApiGateway record has api_id 'local'" in err.getvalue()
+    assert "Unknown API Gateway." in err.getvalue()

@@ -4,7 +4,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from django_aws_api_gateway_websockets.cleanup import delete_expired_tokens, delete_old_rate_limits
+from django_aws_api_gateway_websockets.cleanup import (
+    delete_expired_tokens,
+    delete_old_rate_limits,
+    token_cleanup_age,
+)
 from django_aws_api_gateway_websockets.conf import app_settings
 
 
@@ -16,7 +20,8 @@ class Command(BaseCommand):
             "--token-age",
             type=int,
             default=app_settings.token_max_age_seconds,
-            help="Delete tokens older than this many seconds (used ones go at any age).",
+            help="Delete tokens older than this many seconds (used ones go at any age; unused "
+            'ones never before WEBSOCKETS["token_expiry_seconds"], while they are still valid).',
         )
         parser.add_argument(
             "--rate-limit-age",
@@ -30,7 +35,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Successfully deleted {tokens} used or expired WebSocket tokens "
-                f"(older than {token_age}s)"
+                f"(older than {token_cleanup_age(token_age)}s)"
             )
         )
         attempts = delete_old_rate_limits(rate_limit_age)

@@ -187,6 +187,13 @@ class Command(BaseCommand):
             )
         except CommandError as exc:
             raise CommandError(f"{exc} {hint}".strip()) from exc
+        if record is None:
+            # Django looks each event's API id up among the records: none, nothing connects.
+            self.stderr.write(
+                f"No ApiGateway record has api_id {config.api_id!r}: Django will refuse every "
+                'connect as "Unknown API Gateway." Create one with that api_id and stage '
+                f"{config.stage!r} (see the quickstart's Try it locally)."
+            )
 
         self._configure_logging(options["verbosity"])
         try:
