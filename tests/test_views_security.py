@@ -309,9 +309,12 @@ def test_a_spent_token_counts_against_its_user(client, api_gateway, websocket_us
     assert connect(client, reuse, url).status_code == 403
     failed = ConnectionRateLimit.objects.get(successful=False)
     assert failed.user == websocket_user
-    # Two attempts for the user, from another address too: over the limit.
+    # Two failed attempts for the user (the success does not count), the second from
+    # another address: the user is over the limit from a third address too.
     elsewhere = {**reuse, "HTTP_X_SOURCE_IP": "192.0.2.99"}
-    assert connect(client, elsewhere, url).status_code == 429
+    assert connect(client, elsewhere, url).status_code == 403
+    third = {**reuse, "HTTP_X_SOURCE_IP": "192.0.2.100"}
+    assert connect(client, third, url).status_code == 429
 
 
 # Bad bodies never reach a 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,7 +63,24 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+# API Gateway's API ids are 10 lower-case letters and digits (e.g. ``a1b2c3d4e5``); shorter
+# ones are allowed for records made by hand (the testing guide's ``abc123``). Nothing else:
+# the id is formatted into the Management API's host name, where a ``.``, ``/``, ``@`` or
+# ``:`` would send every signed post elsewhere.
+API_ID_PATTERN = re.compile(r"[a-z0-9]{1,10}")
+API_ID_MESSAGE = "An API Gateway id: 1 to 10 lower-case letters and digits."
+
+
+def is_valid_api_id(api_id: object) -> bool:
+    return isinstance(api_id, str) and API_ID_PATTERN.fullmatch(api_id) is not None
+
+
 def management_endpoint(api_id: str, stage: str) -> str:
-    """The Management API URL of one deployed stage, from ``WEBSOCKETS["management_endpoint"]``."""
+    """The Management API URL of one deployed stage, from ``WEBSOCKETS["management_endpoint"]``.
+
+    ``ValueError`` for an ``api_id`` that is not an API Gateway id.
+    """
+    if not is_valid_api_id(api_id):
+        raise ValueError(f"Invalid API Gateway id {api_id!r}: {API_ID_MESSAGE}")
     region = app_settings.aws_region or ""
     return app_settings.management_endpoint.format(api_id=api_id, region=region, stage=stage)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeGuard
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,7 +20,8 @@ from django.http import HttpRequest, HttpResponse
 
 from ..conf import app_settings
 from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
-from .origin import client_ip, request_api_id
+from ..models.channels import CHANNEL_NAME_MAX_LENGTH, CHANNEL_NAME_RE, is_valid_channel_name
+from .origin import client_ip, origin_allowed, request_api_id
 from .responses import error, missing_headers
 from .users import logged_in_user
 
@@ -33,9 +33,10 @@ class ConnectMixin:
     RATE_LIMIT_ENABLED = True
     RATE_LIMIT_MAX_ATTEMPTS = 0
     RATE_LIMIT_WINDOW_MINUTES = 0
-    MAX_CHANNEL_NAME_LENGTH = 128
-    # Compiled, as in 4.x (subclasses call its methods); a plain string works too.
-    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(r"^[a-zA-Z0-9_-]+$")
+    MAX_CHANNEL_NAME_LENGTH = CHANNEL_NAME_MAX_LENGTH
+    # Compiled, as in 4.x (subclasses call its methods); a plain string works too. It must
+    # match the whole name (``is_valid_channel_name`` uses ``fullmatch``).
+    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(CHANNEL_NAME_RE)
     # Off: API Gateway forwards the browser's own User-Agent on $connect, so the check would
     # refuse every browser. Turn it on only for an API that sends its own.
     CHECK_CONNECT_USERAGENT = False
@@ -138,9 +139,14 @@ class ConnectMixin:
         return client_ip(request)
 
     def is_origin_allowed(self, request: HttpRequest, origin: str) -> bool:
-        """The page's origin must be this site (the Host) or in ``CSRF_TRUSTED_ORIGINS``."""
-        return urlsplit(origin).netloc == request.get_host() or origin in getattr(
-            settings, "CSRF_TRUSTED_ORIGINS", []
+        """The page's origin must be this site (the Host) or in ``CSRF_TRUSTED_ORIGINS``.
+
+        Compared as origins (http or https only, case-insensitive, default ports dropped),
+        with ``CSRF_TRUSTED_ORIGINS``' ``*.`` subdomain wildcards as Django's CSRF
+        middleware reads them.
+        """
+        return origin_allowed(
+            origin, request.get_host(), getattr(settings, "CSRF_TRUSTED_ORIGINS", [])
         )
 
     def get_channel_name(self, request: HttpRequest) -> str | None:
@@ -151,10 +157,8 @@ class ConnectMixin:
         return channel if self.is_valid_channel_name(channel) else None
 
     def is_valid_channel_name(self, channel: Any) -> TypeGuard[str]:
-        return (
-            isinstance(channel, str)
-            and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH
-            and re.match(self.CHANNEL_NAME_PATTERN, channel) is not None
+        return is_valid_channel_name(
+            channel, self.CHANNEL_NAME_PATTERN, self.MAX_CHANNEL_NAME_LENGTH
         )
 
     def _additional_connection_checks(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from functools import cache
@@ -72,21 +73,15 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
     def allowed_handlers(cls) -> frozenset[str]:
         """Explicit ``ALLOWED_HANDLERS``, else ``default`` plus the subclass's public methods.
 
-        Never a name the base view defines (its machinery and hooks, overridden or not),
-        except ``BASE_HANDLERS``.
+        A public method is a plain function defined on a subclass of ``WebSocketView``
+        (not on a mixin, not a class attribute or a callable object) and not overridden by
+        anything else. Never a name the base view defines (its machinery and hooks,
+        overridden or not), except ``BASE_HANDLERS``.
         """
         if cls.ALLOWED_HANDLERS:
             names = set(cls.ALLOWED_HANDLERS)
         else:
-            names = {"default", *cls.ADDITIONAL_ALLOWED_HANDLERS}
-            for klass in cls.__mro__:
-                if klass is WebSocketView:
-                    break
-                names.update(
-                    name
-                    for name, value in vars(klass).items()
-                    if callable(value) and not name.startswith("_")
-                )
+            names = {"default", *cls.ADDITIONAL_ALLOWED_HANDLERS, *subclass_functions(cls)}
         names.add("ping")
         machinery = (base_view_names() | cls.RESERVED_NAMES) - cls.BASE_HANDLERS
         return frozenset(name for name in names if not name.startswith("_")) - machinery
@@ -138,7 +133,8 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         if self.aws_api_gateway_id and api_id != self.aws_api_gateway_id:
             return error("Unknown API Gateway.")
         self.connection_id = request.headers["Connectionid"]
-        if not re.match(self.CONNECTION_ID_PATTERN, self.connection_id):
+        # The whole id: ``re.match`` with ``$`` would let a trailing newline through.
+        if not re.fullmatch(self.CONNECTION_ID_PATTERN, self.connection_id):
             return error("Malformed connection id.")
         return None
 
@@ -258,6 +254,27 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(channel_name=channel)
         self.websocket_session.channel_name = channel
         return JsonResponse({"type": "channel_changed", "channel": channel})
+
+
+def subclass_functions(cls: type[WebSocketView]) -> set[str]:
+    """Public names whose attribute on ``cls`` is a plain function of a ``WebSocketView`` subclass.
+
+    A name counts only where it resolves (the first class of the MRO defining it): a mixin
+    placed before the view that defines or overrides a name keeps it from being a handler.
+    """
+    names: set[str] = set()
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is WebSocketView:
+            break
+        for name, value in vars(klass).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            own = isinstance(klass, type) and issubclass(klass, WebSocketView)
+            if own and inspect.isfunction(value) and not name.startswith("_"):
+                names.add(name)
+    return names
 
 
 def named_gateway(request: HttpRequest) -> ApiGateway | None:
