@@ -25,6 +25,46 @@ from .origin import client_ip, origin_allowed, request_api_id
 from .responses import error, missing_headers
 from .users import logged_in_user
 
+# The token may travel in ``Sec-WebSocket-Protocol`` instead of the URL, which access logs
+# record: the browser offers ``TOKEN_PROTOCOL`` and ``TOKEN_PROTOCOL_PREFIX + token``, and a
+# successful $connect answers ``Sec-WebSocket-Protocol: TOKEN_PROTOCOL``. The browser needs
+# that answer: API Gateway passes the $connect integration's ``Sec-WebSocket-Protocol``
+# back to the client, which must name one of the protocols it offered ("Set up a $connect
+# route that requires a WebSocket subprotocol",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html).
+TOKEN_PROTOCOL = "django-gateway-sockets"
+TOKEN_PROTOCOL_PREFIX = "ws_token."
+PROTOCOL_HEADER = "Sec-WebSocket-Protocol"
+
+
+def offered_protocols(request: HttpRequest) -> list[str]:
+    """The subprotocols the browser offered, in its order."""
+    offered = request.headers.get(PROTOCOL_HEADER, "")
+    return [name.strip() for name in offered.split(",") if name.strip()]
+
+
+def connect_token(request: HttpRequest) -> str:
+    """The connect token: ``?ws_token=``, else the ``ws_token.`` subprotocol; ``""`` if none."""
+    in_url = request.GET.get("ws_token", "")
+    if in_url:
+        return in_url
+    tokens = [p for p in offered_protocols(request) if p.startswith(TOKEN_PROTOCOL_PREFIX)]
+    return tokens[0].removeprefix(TOKEN_PROTOCOL_PREFIX) if tokens else ""
+
+
+def answer_subprotocol(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Name ``TOKEN_PROTOCOL`` on an accepted $connect that offered it (the browser requires it).
+
+    Never the protocol carrying the token; never over a protocol the view chose itself.
+    """
+    if (
+        200 <= response.status_code < 300
+        and PROTOCOL_HEADER not in response
+        and TOKEN_PROTOCOL in offered_protocols(request)
+    ):
+        response[PROTOCOL_HEADER] = TOKEN_PROTOCOL
+    return response
+
 
 class ConnectMixin:
     """``connect`` and its checks, for ``WebSocketView``."""
@@ -106,7 +146,7 @@ class ConnectMixin:
         if self.USE_WS_TOKEN:
             session = getattr(request, "session", None)
             user = WebSocketToken.validate_and_consume(
-                request.GET.get("ws_token", ""), getattr(session, "session_key", None) or ""
+                connect_token(request), getattr(session, "session_key", None) or ""
             )
             if user is None:
                 return error("Invalid or expired token.", 403)

@@ -20,7 +20,7 @@ from ..conf import MAX_MESSAGE_BYTES
 from ..models import ApiGateway, WebSocketSession
 from .body import BodyError, parse_json_object
 from .compat import CompatibilityMixin
-from .connect import ConnectMixin
+from .connect import ConnectMixin, answer_subprotocol
 from .origin import api_id_header_names, has_valid_secret, request_api_id
 from .responses import PostOnlyMixin, error, missing_headers
 from .users import permission_holder
@@ -99,7 +99,8 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
             if not hasattr(request, "user"):
                 request.user = AnonymousUser()
             refusal = self.load_gateway(request)
-            return refusal or self.call_handler(self.connect, request, *args, **kwargs)
+            response = refusal or self.call_handler(self.connect, request, *args, **kwargs)
+            return answer_subprotocol(request, response)
         refusal = self.load_session(request)
         if refusal is not None:
             return refusal
