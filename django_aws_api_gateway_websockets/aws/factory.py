@@ -63,10 +63,12 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-# API Gateway's API ids are 10 lower-case letters and digits (e.g. ``a1b2c3d4e5``); shorter
-# ones are allowed for records made by hand (the testing guide's ``abc123``). Nothing else:
-# the id is formatted into the Management API's host name, where a ``.``, ``/``, ``@`` or
-# ``:`` would send every signed post elsewhere.
+# The id is the first label of the Management API's host name,
+# ``https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`` ("Amazon API Gateway
+# Management API", https://docs.aws.amazon.com/apigatewaymanagementapi/latest/APIReference/Welcome.html),
+# so a ``.``, ``/``, ``@``, ``#`` or ``:`` in it would send every signed post elsewhere. The
+# ids API Gateway creates are 10 lower-case letters and digits (``a1b2c3d4e5``); shorter ones
+# are allowed for records made by hand (the testing guide's ``abc123``).
 API_ID_PATTERN = re.compile(r"[a-z0-9]{1,10}")
 API_ID_MESSAGE = "An API Gateway id: 1 to 10 lower-case letters and digits."
 
