@@ -70,6 +70,16 @@ def test_the_stored_hash_is_not_a_token(websocket_user):
     assert WebSocketToken.validate_and_consume(token_value=stored, session_key="s") is None
 
 
+def test_a_token_stored_in_clear_before_the_upgrade_validates_once(websocket_user):
+    # As 4.1.0 left it (or a 4.1.0 process wrote it during a mixed rollout).
+    legacy = "ab" * 32
+    token = WebSocketToken.generate_token(user=websocket_user, session_key="s")
+    WebSocketToken.objects.filter(pk=token.pk).update(token=legacy, token_hashed=False)
+    assert WebSocketToken.objects.get().fingerprint == "(stored in clear by 4.x)"
+    assert WebSocketToken.validate_and_consume(legacy, "s") == websocket_user
+    assert WebSocketToken.validate_and_consume(legacy, "s") is None
+
+
 def test_a_token_in_the_subprotocol_connects_and_the_protocol_is_answered(
     client, api_gateway, browser, websocket_user
 ):

@@ -4,14 +4,6 @@ import django.core.validators
 from django.db import migrations, models
 
 
-def delete_tokens_stored_in_clear(apps, schema_editor):
-    # Tokens from before this migration hold the token itself, which no longer matches its
-    # hash; they live for a minute anyway (a browser asks for another). Deleting them also
-    # removes the credentials from the table.
-    tokens = apps.get_model("django_aws_api_gateway_websockets", "WebSocketToken")
-    tokens.objects.using(schema_editor.connection.alias).all().delete()
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -19,7 +11,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(delete_tokens_stored_in_clear, migrations.RunPython.noop),
+        # Rows from before this migration (and a 4.1.0 process's, during a mixed rollout)
+        # hold their token in clear: the database default marks them so.
+        migrations.AddField(
+            model_name="websockettoken",
+            name="token_hashed",
+            field=models.BooleanField(db_default=False, default=True, editable=False, help_text="The token column holds a keyed hash (False: a token stored in clear by 4.x)."),
+        ),
         migrations.AddField(
             model_name='deliveryreport',
             name='error',

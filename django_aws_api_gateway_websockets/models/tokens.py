@@ -35,6 +35,15 @@ class WebSocketToken(models.Model):
         validators=[RegexValidator(r"\A[a-f0-9]{64}\Z", "Invalid token format")],
         help_text="Keyed hash of the token; the token itself is never stored.",
     )
+    # False for rows stored in clear: issued before the upgrade, or by a 4.1.0 process during
+    # a mixed rollout (its INSERTs omit the column, hence the database default). They live a
+    # minute; a hash never matches as a clear token, since only these rows are compared so.
+    token_hashed = models.BooleanField(
+        default=True,
+        db_default=False,
+        editable=False,
+        help_text="The token column holds a keyed hash (False: a token stored in clear by 4.x).",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="websocket_tokens"
     )
@@ -54,7 +63,7 @@ class WebSocketToken(models.Model):
     @property
     def fingerprint(self) -> str:
         """A short name for the row (from the stored hash, so it tells nothing of the token)."""
-        return f"{self.token[:8]}…"
+        return f"{self.token[:8]}…" if self.token_hashed else "(stored in clear by 4.x)"
 
     @classmethod
     def generate_token(cls, user: AbstractBaseUser, session_key: str) -> WebSocketToken:
@@ -83,8 +92,11 @@ class WebSocketToken(models.Model):
             return None
         if max_age_seconds is None:
             max_age_seconds = app_settings.token_expiry_seconds
+        stored = Q(token_hashed=True, token__in=token_hashes(token_value)) | Q(
+            token_hashed=False, token=token_value
+        )
         fresh = cls.objects.filter(
-            token__in=token_hashes(token_value),
+            stored,
             session_key__in=session_key_hashes(session_key),
             used=False,
             created_at__gte=timezone.now() - timedelta(seconds=max_age_seconds),
