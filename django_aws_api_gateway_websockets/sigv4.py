@@ -145,9 +145,10 @@ def verify(
     authorization = header("authorization") or ""
     if not authorization.startswith(f"{ALGORITHM} "):
         return MISSING
-    parts = dict(
-        part.strip().partition("=")[::2] for part in authorization[len(ALGORITHM) :].split(",")
-    )
+    parts: dict[str, str] = {}
+    for part in authorization[len(ALGORITHM) :].split(","):
+        name, _, value = part.strip().partition("=")
+        parts[name] = value
     credential, signed, given = (
         parts.get(k, "") for k in ("Credential", "SignedHeaders", "Signature")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import boto3
@@ -73,7 +73,7 @@ API_ID_PATTERN = re.compile(r"[a-z0-9]{1,10}")
 API_ID_MESSAGE = "An API Gateway id: 1 to 10 lower-case letters and digits."
 
 
-def is_valid_api_id(api_id: object) -> bool:
+def is_valid_api_id(api_id: object) -> TypeGuard[str]:
     return isinstance(api_id, str) and API_ID_PATTERN.fullmatch(api_id) is not None
 
 

@@ -83,6 +83,9 @@ def build_config(
     # API Gateway sends one secret; the settings' list holds several only to allow
     # rotation on the Django side, and the first one is the current.
     secret = record.get("secret") or (secrets[0] if secrets else None)
+    key_options: dict[str, Any] = (
+        {"access_key_id": keys[0], "secret_access_key": keys[1]} if keys else {}
+    )
     try:
         return GatewayConfig(
             api_id=api_id,
@@ -94,9 +97,7 @@ def build_config(
             secret=secret,
             **dict[str, Any](headers or {}),
             **overrides,
-            **(
-                dict(zip(("access_key_id", "secret_access_key"), keys, strict=True)) if keys else {}
-            ),
+            **key_options,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
