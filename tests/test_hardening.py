@@ -229,6 +229,9 @@ def test_failed_attempts_still_reach_the_limit():
         ("http://eu.example.com", ["https://*.example.com"], False),
         ("https://eu.example.com:8443", ["https://*.example.com:8443"], True),
         ("https://eu.example.com:8443", ["https://*.example.com"], False),
+        ("https://eu.example.com", ["https://*.EXAMPLE.com:443"], True),
+        ("https://example.com.evil.net", ["https://*.example.com"], False),
+        ("https://eu.example.com", ["https://*example.com"], False),
     ],
 )
 @pytest.mark.django_db

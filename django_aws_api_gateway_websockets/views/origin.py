@@ -127,19 +127,21 @@ def is_same_site(origin: tuple[str, str], request_host: str) -> bool:
 def is_trusted_origin(origin: tuple[str, str], trusted: Iterable[str]) -> bool:
     """Whether ``CSRF_TRUSTED_ORIGINS`` allows the origin, as Django's CSRF middleware reads it.
 
-    An entry is an exact origin, or ``scheme://*.domain`` for the domain and its subdomains.
+    An entry is an exact origin, or ``scheme://*.domain`` for the domain and its subdomains
+    (Django matches what follows the ``*`` with ``is_same_domain``).
     """
     scheme, netloc = origin
     for entry in trusted:
-        wildcard = "*" in entry
-        allowed = normalised_origin(entry.replace("*", "wildcard", 1) if wildcard else entry)
-        if allowed is None or allowed[0] != scheme:
-            continue
-        if wildcard:
-            domain = allowed[1].removeprefix("wildcard")
-            if domain.startswith(".") and is_same_domain(netloc, domain):
+        if "*" not in entry:
+            if normalised_origin(entry) == origin:
                 return True
-        elif allowed[1] == netloc:
+            continue
+        entry_scheme, _, pattern = entry.partition("://")
+        # Parsed with a placeholder label where the "*" stands, for its port and case.
+        allowed = normalised_origin(f"{entry_scheme}://{pattern.replace('*', 'x', 1)}")
+        if allowed is None or allowed[0] != scheme or not pattern.startswith("*."):
+            continue
+        if is_same_domain(netloc, allowed[1].removeprefix("x")):
             return True
     return False
 
