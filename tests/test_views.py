@@ -322,7 +322,7 @@ BAD_MESSAGES = [
     ("JSON array", {"raw": "[1, 2]"}, 400, "Body must be a JSON object."),
     ("JSON string", {"raw": '"hello"'}, 400, "Body must be a JSON object."),
     ("no action", {"body": {"message": "x"}}, 400, "Body needs a 'handler' or 'action' key."),
-    ("not UTF-8", {"raw": b"\xff\xfe"}, 400, "Body is not valid JSON."),
+    ("not UTF-8", {"raw": b"\xff\xfe"}, 400, "Body is not valid UTF-8."),
 ]
 
 
