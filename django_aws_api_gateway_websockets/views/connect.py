@@ -3,8 +3,9 @@
 The view has already found the gateway and checked its secret. Then, in order: the client
 IP is under the rate limit; the browser sent its handshake headers; (``CHECK_CONNECT_USERAGENT``)
 the User-Agent is API Gateway's; the page's origin is allowed; the channel name is valid; the
-single-use token is valid (``USE_WS_TOKEN``); the user may join the channel; the view's own
-checks. Every refusal after the rate limit counts as a failed attempt towards it.
+single-use token is valid (``USE_WS_TOKEN``; in ``?ws_token=`` or ``Sec-WebSocket-Protocol``);
+the user may join the channel; the view's own checks. Every refusal after the rate limit
+counts as a failed attempt towards it; successful connects do not count.
 """
 
 from __future__ import annotations
