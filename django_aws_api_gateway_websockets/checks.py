@@ -147,6 +147,28 @@ def check_management_credentials(app_configs: Any = None, **kwargs: Any) -> list
 
 
 @register(Tags.security, deploy=True)
+def check_integration_hosts(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """``check --deploy``: without ``allowed_integration_hosts`` any host may receive events.
+
+    ``target_base_endpoint`` receives every ``$connect`` with the browser's cookies, so a
+    gateway record pointing elsewhere (a typo, a compromised admin account) hands them over.
+    """
+    hosts = app_settings.allowed_integration_hosts
+    if hosts:
+        return []
+    return [
+        Warning(
+            "WEBSOCKETS['allowed_integration_hosts'] is not set: a gateway's "
+            "target_base_endpoint and its routes' integration URLs may name any host, which "
+            "then receives every $connect with the browser's cookies.",
+            hint="Set it to this site's host names, e.g. "
+            "WEBSOCKETS = {'allowed_integration_hosts': ['example.com', '*.example.com']}.",
+            id=f"{ID}.W030",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
 def check_gateway_secrets(
     app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[Error]:

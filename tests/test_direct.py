@@ -44,7 +44,14 @@ def make_client(endpoint: str, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def gateway() -> Iterator[Any]:
-    config = GatewayConfig(api_id="direct1", stage=STAGE, target_base_url="http://127.0.0.1:9/")
+    # The gateway verifies signatures: it knows the keys both posters sign with.
+    config = GatewayConfig(
+        api_id="direct1",
+        stage=STAGE,
+        target_base_url="http://127.0.0.1:9/",
+        access_key_id="AKIDEXAMPLE",
+        secret_access_key="secret",
+    )
     with running_gateway(create_management_app(config)) as running:
         yield running
 

@@ -308,8 +308,10 @@ def test_token_rate_limit(websocket_user):
 
 
 @pytest.mark.django_db
-def test_token_str_is_a_preview(websocket_token):
-    assert str(websocket_token) == websocket_token.token[:16] + "..."
+def test_token_str_shows_a_fingerprint_of_the_hash_never_the_token(websocket_token):
+    stored = WebSocketToken.objects.get(pk=websocket_token.pk)
+    assert str(stored) == f"token {stored.token[:8]}…"
+    assert websocket_token.token[:8] not in str(stored)
 
 
 # Rate limits
@@ -321,7 +323,7 @@ def test_rate_limit_window(websocket_user):
     ConnectionRateLimit.objects.filter(pk=old.pk).update(
         attempt_time=timezone.now() - timedelta(minutes=10)
     )
-    ConnectionRateLimit.record_attempt("10.0.0.1", websocket_user, successful=True)
+    ConnectionRateLimit.record_attempt("10.0.0.1", websocket_user, successful=False)
     assert ConnectionRateLimit.check_rate_limit("10.0.0.1", max_attempts=2) == (True, 1)
 
 

@@ -14,6 +14,7 @@ from django_aws_api_gateway_websockets.models import (
     WebSocketToken,
     hash_session_key,
 )
+from django_aws_api_gateway_websockets.models.credentials import hash_token
 from django_aws_api_gateway_websockets.testing import (
     api_gateway_connect_headers,
     api_gateway_headers,
@@ -299,12 +300,14 @@ def test_connect_records_successful_attempt(client, api_gateway):
 
 def test_connect_rate_limited_per_ip(client, api_gateway, settings):
     settings.WEBSOCKETS = {"rate_limit_max_attempts": 2}
+    # Successful connects do not count; two refused ones reach the limit.
     assert connect(client, connection_id="c1").status_code == 200
-    assert connect(client, connection_id="c2").status_code == 200
-    response = connect(client, connection_id="c3")
+    assert connect(client, connection_id="c2", HTTP_ORIGIN="https://evil.test").status_code == 403
+    assert connect(client, connection_id="c3", HTTP_ORIGIN="https://evil.test").status_code == 403
+    response = connect(client, connection_id="c4")
     assert response.status_code == 429
     assert response.json() == {"error": "Too many connection attempts."}
-    assert WebSocketSession.objects.count() == 2
+    assert WebSocketSession.objects.count() == 1
 
 
 def test_connect_rate_limited_per_user(client, api_gateway, websocket_user, settings):
@@ -368,7 +371,7 @@ BAD_MESSAGES = [
     ("JSON array", {"raw": "[1, 2]"}, 400, "Body must be a JSON object."),
     ("JSON string", {"raw": '"hello"'}, 400, "Body must be a JSON object."),
     ("no action", {"body": {"message": "x"}}, 400, "Body needs a 'handler' or 'action' key."),
-    ("not UTF-8", {"raw": b"\xff\xfe"}, 400, "Body is not valid JSON."),
+    ("not UTF-8", {"raw": b"\xff\xfe"}, 400, "Body is not valid UTF-8."),
 ]
 
 
@@ -473,8 +476,9 @@ def test_token_requires_login(client):
 def test_token_is_bound_to_the_session_by_a_keyed_hash(client, websocket_user):
     client.force_login(websocket_user)
     token = client.post("/api/ws-token/").json()["token"]
-    stored = WebSocketToken.objects.get(token=token)
-    # The session key is a login credential: only its keyed hash is stored.
+    # The token and the session key are credentials: only their keyed hashes are stored.
+    stored = WebSocketToken.objects.get(token=hash_token(token))
+    assert not WebSocketToken.objects.filter(token=token).exists()
     assert stored.session_key == hash_session_key(client.session.session_key)
     assert client.session.session_key not in stored.session_key
     assert len(token) == 64

@@ -396,9 +396,12 @@ def test_a_spent_token_counts_against_its_user(client, api_gateway, websocket_us
     assert connect(client, reuse, url).status_code == 403
     failed = ConnectionRateLimit.objects.get(successful=False)
     assert failed.user == websocket_user
-    # Two attempts for the user, from another address too: over the limit.
+    # Two failed attempts for the user (the success does not count), the second from
+    # another address: the user is over the limit from a third address too.
     elsewhere = {**reuse, "HTTP_X_SOURCE_IP": "192.0.2.99"}
-    assert connect(client, elsewhere, url).status_code == 429
+    assert connect(client, elsewhere, url).status_code == 403
+    third = {**reuse, "HTTP_X_SOURCE_IP": "192.0.2.100"}
+    assert connect(client, third, url).status_code == 429
 
 
 # Bad bodies never reach a 500
@@ -459,3 +462,37 @@ def test_message_events_act_as_the_sessions_user_never_the_cookies(
 
 def test_a_fresh_client_sees_the_same_user(websocket_session):
     assert message(Client(), api_gateway_headers()).json()["user"] == "AnonymousUser"
+
+
+# JSON the json module accepts and JSON does not: refused at parse, naming the problem
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('{"action": "default", "x": NaN}', "Body contains NaN, which is not JSON."),
+        ('{"action": "default", "x": Infinity}', "Body contains Infinity, which is not JSON."),
+        ('{"action": "default", "x": [-Infinity]}', "Body contains -Infinity, which is not JSON."),
+        ('{"action": "default", "x": 1e999}', "Body contains a number out of range: 1e999."),
+        ('{"action": "default", "x": -1E+400}', "Body contains a number out of range: -1E+400."),
+        (
+            '{"action": "default", "x": ["\\ud800"]}',
+            "Body contains a lone surrogate (\\ud800-\\udfff), which is not text.",
+        ),
+        (
+            '{"action": "default", "\\udc00x": 1}',
+            "Body contains a lone surrogate (\\ud800-\\udfff), which is not text.",
+        ),
+        (b'{"action": "default", "x": "\xed\xa0\x80"}', "Body is not valid UTF-8."),
+    ],
+)
+def test_json_that_is_not_json_is_refused_at_parse(client, websocket_session, raw, reason):
+    response = message(client, MAPPED_MESSAGE_HEADERS, raw=raw)
+    assert (response.status_code, response.json()) == (400, {"error": reason})
+
+
+def test_json_that_is_json_is_still_accepted(client, websocket_session):
+    raw = '{"action": "default", "x": [1.5e300, -0.0, "\\ud83d\\ude00", "\\\\ud800"]}'
+    response = message(client, MAPPED_MESSAGE_HEADERS, raw=raw)
+    assert response.status_code == 200
+    assert response.json()["body"]["x"] == [1.5e300, -0.0, "😀", "\\ud800"]

@@ -109,13 +109,14 @@ class WebSocketTokenAdmin(ReadOnlyAdmin):
     list_display = ["token_preview", "user", "created_at", "used"]
     list_filter = ["used", "created_at"]
     search_fields = ["user__username", "user__email"]
-    # A keyed hash of the browser's session key: neither listed, searched, filtered nor shown.
-    exclude = hidden_fields = ("session_key",)
+    # Keyed hashes of the browser's session key and of the token: neither listed, searched,
+    # filtered nor shown (the list shows a fingerprint of the token's hash, to tell rows apart).
+    exclude = hidden_fields = ("session_key", "token")
     list_select_related = ["user"]
 
-    @admin.display(description="token")
+    @admin.display(description="token fingerprint")
     def token_preview(self, obj: WebSocketToken) -> str:
-        return str(obj)
+        return obj.fingerprint
 
 
 class ChannelPermissionRuleInline(admin.TabularInline):

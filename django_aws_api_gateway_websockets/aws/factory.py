@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import boto3
@@ -73,7 +74,26 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+# The id is the first label of the Management API's host name,
+# ``https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`` ("Amazon API Gateway
+# Management API", https://docs.aws.amazon.com/apigatewaymanagementapi/latest/APIReference/Welcome.html),
+# so a ``.``, ``/``, ``@``, ``#`` or ``:`` in it would send every signed post elsewhere. The
+# ids API Gateway creates are 10 lower-case letters and digits (``a1b2c3d4e5``); shorter ones
+# are allowed for records made by hand (the testing guide's ``abc123``).
+API_ID_PATTERN = re.compile(r"[a-z0-9]{1,10}")
+API_ID_MESSAGE = "An API Gateway id: 1 to 10 lower-case letters and digits."
+
+
+def is_valid_api_id(api_id: object) -> TypeGuard[str]:
+    return isinstance(api_id, str) and API_ID_PATTERN.fullmatch(api_id) is not None
+
+
 def management_endpoint(api_id: str, stage: str) -> str:
-    """The Management API URL of one deployed stage, from ``WEBSOCKETS["management_endpoint"]``."""
+    """The Management API URL of one deployed stage, from ``WEBSOCKETS["management_endpoint"]``.
+
+    ``ValueError`` for an ``api_id`` that is not an API Gateway id.
+    """
+    if not is_valid_api_id(api_id):
+        raise ValueError(f"Invalid API Gateway id {api_id!r}: {API_ID_MESSAGE}")
     region = app_settings.aws_region or ""
     return app_settings.management_endpoint.format(api_id=api_id, region=region, stage=stage)

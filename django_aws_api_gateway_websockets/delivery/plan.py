@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,11 +31,17 @@ def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> Non
     mine = DeliveryReport.objects.filter(pk=report.pk, lease_owner=owner)
     if report.started is None:
         mine.filter(started=None).update(started=timezone.now())
-    sessions = (
-        WebSocketSession.objects.selected(report.selection)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    try:
+        sessions = (
+            WebSocketSession.objects.selected(report.selection)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    except signing.BadSignature as exc:
+        # No key will ever verify it (the key it was signed with is gone, or it was forged):
+        # finish it as failed instead of leaving it to recovery, which would retry forever.
+        give_up(report, owner, str(exc))
+        return
     size = app_settings.delivery_batch_size
     cursor = report.plan_cursor
     while True:
@@ -61,3 +68,12 @@ def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> Non
     mine.update(planned=True, **lease.released())
     finish_if_done(report.pk)
     logger.info("Planned delivery %s (%s)", report.pk, report.description)
+
+
+def give_up(report: DeliveryReport, owner: str, reason: str) -> None:
+    """Finish a send none of whose recipients can be resolved, recording why."""
+    now = timezone.now()
+    DeliveryReport.objects.filter(pk=report.pk, lease_owner=owner).update(
+        planned=True, finished=now, error=reason[:255], **lease.released()
+    )
+    logger.error("Delivery %s failed before planning: %s", report.pk, reason)

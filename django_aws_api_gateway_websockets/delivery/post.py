@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..aws.clients import management_poster
-from ..aws.factory import management_endpoint
+from ..aws.factory import is_valid_api_id, management_endpoint
 from ..aws.outcomes import Outcome, classify, error_code
 from ..conf import app_settings
 from ..models import DeliveryBatch, WebSocketSession
@@ -82,7 +82,8 @@ def post_all(
     posters: dict[tuple[str | None, str | None], Any] = {
         (r.api_id, r.stage): management_poster(management_endpoint(r.api_id, r.stage))
         for r in recipients
-        if r.api_id is not None and r.stage is not None
+        # A malformed id (saved before ids were validated) gets no poster: failed, not sent.
+        if is_valid_api_id(r.api_id) and r.stage is not None
     }
 
     def post(recipient: Recipient) -> Outcome:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..aws.factory import LOCAL_KEY
+
 # API Gateway only accepts these characters in stage names; holding the local
 # gateway to the same rule also keeps the stage safe to use as a literal URL segment.
 _STAGE_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -30,6 +32,8 @@ class GatewayConfig:
     ``enable_controls`` opens what AWS does not have: the ``/@local/*`` control API
     (faults, statistics, the last message of any connection) and Management API calls
     without a SigV4 signature. Tests and benchmarks turn it on; nothing else should.
+    Otherwise every Management API call must be signed with ``access_key_id`` and
+    ``secret_access_key`` (``local``/``local`` unless given), as AWS checks IAM signatures.
     """
 
     api_id: str
@@ -59,10 +63,16 @@ class GatewayConfig:
     integration_timeout: float = 29.0
     # Seeds the random draws behind throttle_rate / gone_rate so runs can be repeated.
     seed: int | None = None
+    # The keys Management API calls must be signed with (the app's clients sign loopback
+    # calls with LOCAL_KEY when the project's settings give no keys).
+    access_key_id: str = LOCAL_KEY
+    secret_access_key: str = field(default=LOCAL_KEY, repr=False)
 
     def __post_init__(self) -> None:
         if not self.api_id:
             raise ValueError("api_id must not be empty")
+        if not (self.access_key_id and self.secret_access_key):
+            raise ValueError("access_key_id and secret_access_key must not be empty")
         if not _STAGE_NAME.fullmatch(self.stage or ""):
             raise ValueError(f"stage must match [A-Za-z0-9_-]+, got {self.stage!r}")
         if not self.target_base_url:
@@ -84,6 +94,10 @@ class GatewayConfig:
             raise ValueError("max_message_bytes and max_frame_bytes must be positive")
         self.throttle_rate = check_rate("throttle_rate", self.throttle_rate)
         self.gone_rate = check_rate("gone_rate", self.gone_rate)
+
+    def secret_for(self, access_key_id: str) -> str | None:
+        """The secret access key of ``access_key_id``; None for a key this gateway does not know."""
+        return self.secret_access_key if access_key_id == self.access_key_id else None
 
     def relays_reply(self, route_key: str) -> bool:
         """Does API Gateway send this route's integration reply back to the client?

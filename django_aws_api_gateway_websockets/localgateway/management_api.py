@@ -1,9 +1,12 @@
 """The API Gateway Management API: ``/@connections/{id}`` for POST, GET and DELETE.
 
-AWS refuses a request without a SigV4 signature ("Use @connections commands in your backend
-service", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html:
+AWS refuses a request without a valid SigV4 signature ("Use @connections commands in your
+backend service", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html:
 the calls are signed with IAM); so does this gateway unless its controls are enabled. The
-signature itself is not verified: the gateway knows no keys, and listens on loopback.
+signature is verified against the gateway's keys (``GatewayConfig.access_key_id`` and
+``secret_access_key``): a wrong key, a wrong signature or a stale date is answered 403 as
+AWS answers it (``sigv4.verify``), so nobody who can reach the port without the keys can
+post to, read or close a connection.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from urllib.parse import unquote
 from aiohttp import WSCloseCode, web
 from aiohttp.typedefs import Handler
 
-from ..sigv4 import ALGORITHM
+from .. import sigv4
 from .connections import ConnectionGone, LiveConnection, VirtualConnection
 from .faults import Fault
 from .ids import iso8601
@@ -154,16 +157,38 @@ async def delete_connection(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=_request_id_headers())
 
 
+# The service name the Management API's calls are signed for (botocore's signing name of
+# apigatewaymanagementapi).
+SERVICE = "execute-api"
+
+
 def signed(handler: Handler) -> Handler:
-    """``handler``, answering a call without a SigV4 ``Authorization`` header as AWS does."""
+    """``handler``, answering a call not signed with the gateway's keys as AWS does (403)."""
 
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.StreamResponse:
-        signed = request.headers.get("Authorization", "").startswith(f"{ALGORITHM} ")
-        if signed or request.app[CONFIG_KEY].enable_controls:
+        config = request.app[CONFIG_KEY]
+        if config.enable_controls:
+            return await handler(request)
+        try:
+            # The whole body (read once; the handler gets it again): the signature covers it.
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            _log(request, connection_id_from(request), 413)
+            return aws_error(413, "PayloadTooLargeException", "Request body too large")
+        refusal = sigv4.verify(
+            method=request.method,
+            path=request.rel_url.raw_path,
+            query=request.rel_url.raw_query_string,
+            header=lambda name: ",".join(request.headers.getall(name, [])) or None,
+            body=body,
+            secret_for=config.secret_for,
+            service=SERVICE,
+        )
+        if refusal is None:
             return await handler(request)
         _log(request, connection_id_from(request), 403)
-        return aws_error(403, "ForbiddenException", "Missing Authentication Token")
+        return aws_error(403, refusal.error_type, refusal.message)
 
     return checked
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
@@ -11,7 +12,27 @@ from django.db import models
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
 
-CHANNEL_NAME_RE = r"^[a-zA-Z0-9_-]+$"
+# The one rule for channel names, wherever one is checked. ``\Z``, not ``$``: ``$`` also
+# matches before a trailing newline, which would let "staff\n" pass as a name of its own.
+CHANNEL_NAME_RE = r"\A[a-zA-Z0-9_-]+\Z"
+CHANNEL_NAME_MAX_LENGTH = 128
+CHANNEL_NAME_MESSAGE = "Letters, digits, '_' and '-' only."
+validate_channel_name = RegexValidator(CHANNEL_NAME_RE, CHANNEL_NAME_MESSAGE)
+
+
+def is_valid_channel_name(
+    name: Any,
+    pattern: re.Pattern[str] | str = CHANNEL_NAME_RE,
+    max_length: int = CHANNEL_NAME_MAX_LENGTH,
+) -> bool:
+    """Whether ``name`` is a channel name: a string ``pattern`` matches whole, not too long.
+
+    The whole string always: a pattern written with ``^...$`` (4.x's) cannot let a
+    trailing newline through either.
+    """
+    if not isinstance(name, str) or len(name) > max_length:
+        return False
+    return re.fullmatch(pattern, name) is not None
 
 
 class ChannelPermission(models.Model):
@@ -29,9 +50,9 @@ class ChannelPermission(models.Model):
         PERMISSIONS = "permissions", "Requires Django permissions"
 
     channel_name = models.CharField(
-        max_length=128,
+        max_length=CHANNEL_NAME_MAX_LENGTH,
         unique=True,
-        validators=[RegexValidator(CHANNEL_NAME_RE, "Letters, digits, '_' and '-' only.")],
+        validators=[validate_channel_name],
         help_text="The channel this rule governs.",
     )
     access = models.CharField(

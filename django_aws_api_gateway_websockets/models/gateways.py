@@ -6,14 +6,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
 from ..aws import deferred
-from ..aws.factory import management_endpoint
+from ..aws.factory import API_ID_MESSAGE, API_ID_PATTERN, management_endpoint
 from ..aws.integrations import new_secret
 from ..conf import app_settings
 from ..fields import EndpointURLField, validate_integration_host
+from .channels import CHANNEL_NAME_MAX_LENGTH, validate_channel_name
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
@@ -90,7 +92,11 @@ class ApiGateway(SyncedModel):
     api_name = models.CharField(max_length=255, unique=True)
     api_description = models.CharField(max_length=255, blank=True, default="")
     default_channel_name = models.CharField(
-        max_length=128, blank=True, default="", help_text="Channel for clients that name none."
+        max_length=CHANNEL_NAME_MAX_LENGTH,
+        blank=True,
+        default="",
+        validators=[validate_channel_name],
+        help_text="Channel for clients that name none.",
     )
     domain_name = models.CharField(
         max_length=255, blank=True, default="", help_text="Custom domain, e.g. ws.example.com."
@@ -112,7 +118,13 @@ class ApiGateway(SyncedModel):
     stage_description = models.CharField(max_length=63, default="", blank=True)
     deployment_id = models.CharField(max_length=32, default="", blank=True, editable=False)
     tags = models.JSONField(blank=True, default=dict, help_text='{"tag-name": "tag-value"}')
-    api_id = models.CharField(max_length=32, blank=True, default="")
+    api_id = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        validators=[RegexValidator(rf"\A{API_ID_PATTERN.pattern}\Z", API_ID_MESSAGE)],
+        help_text="The API's id in AWS (10 lower-case letters and digits).",
+    )
     api_endpoint = models.CharField(max_length=255, blank=True, default="")
     api_gateway_domain_name = models.CharField(max_length=255, blank=True, default="")
     api_mapping_id = models.CharField(max_length=128, blank=True, default="")
@@ -254,9 +266,9 @@ class ApiGateway(SyncedModel):
 
     def clean(self) -> None:
         validate_integration_host(self.target_base_endpoint, "target_base_endpoint")
-        if self.domain_name and not DOMAIN_NAME_RE.match(self.domain_name):
+        if self.domain_name and not DOMAIN_NAME_RE.fullmatch(self.domain_name):
             raise ValidationError({"domain_name": "Invalid domain name format"})
-        if self.api_name and not API_NAME_RE.match(self.api_name):
+        if self.api_name and not API_NAME_RE.fullmatch(self.api_name):
             raise ValidationError(
                 {"api_name": "Use letters, digits, spaces, hyphens and underscores only"}
             )

@@ -54,6 +54,12 @@ class DeliveryReport(LeasedWork):
     created_on = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Why the send failed as a whole (its recipients could not be resolved).",
+    )
 
     class Meta(LeasedWork.Meta):
         ordering = ["-created_on"]

@@ -17,14 +17,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core import signing
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.utils.crypto import constant_time_compare
 
 Selection = dict[str, Any]
 _QS = TypeVar("_QS", bound=QuerySet[Any])
 
 _SALT = "django_aws_api_gateway_websockets.selection"
+# Django's default; named because the signature is checked apart from the value it signs.
+_SEPARATOR = ":"
 
 # Query parameters JSON cannot carry as they are, tagged so the worker rebuilds the same
 # value (a datetime compared as a string would not match on every database): tag -> (type,
@@ -43,25 +45,43 @@ def structured(filters: dict[str, Any], excludes: dict[str, Any]) -> Selection:
     return {"filter": filters, "exclude": excludes}
 
 
+def nobody() -> Selection:
+    """A selection of no session (a queryset that can match nothing, such as ``pk__in=[]``)."""
+    return structured({"pk__in": []}, {})
+
+
 def from_queryset(queryset: QuerySet) -> Selection:
     """A selection carrying the SQL and parameters of ``queryset``'s primary keys.
 
     Signed with ``SECRET_KEY``, so that a worker runs only subqueries this app compiled.
+    A queryset Django knows to be empty compiles to no SQL at all: it selects nobody.
     """
     query = queryset if queryset.query.is_sliced else queryset.order_by()
-    sql, params = query.values("pk").query.get_compiler(using=queryset.db).as_sql()
+    try:
+        sql, params = query.values("pk").query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:
+        return nobody()
     encoded = [_encode(value) for value in params]
-    signature = signing.Signer(salt=_SALT).signature(_canonical(sql, encoded))
+    signature = signing.Signer(salt=_SALT, sep=_SEPARATOR).signature(_canonical(sql, encoded))
     return {"sql": sql, "params": encoded, "signature": signature}
 
 
 def apply(selection: Selection, sessions: _QS) -> _QS:
-    """Narrow ``sessions`` (all of them) to what ``selection`` stands for."""
+    """Narrow ``sessions`` (all of them) to what ``selection`` stands for.
+
+    ``signing.BadSignature`` when a query's signature matches neither ``SECRET_KEY`` nor
+    any of ``SECRET_KEY_FALLBACKS`` (Django's ``Signer`` checks both): it can never be run.
+    """
     if "sql" in selection:
         sql, params = selection["sql"], selection["params"]
-        expected = signing.Signer(salt=_SALT).signature(_canonical(sql, params))
-        if not constant_time_compare(expected, selection.get("signature", "")):
-            raise signing.BadSignature("The selection's query was not compiled by this app.")
+        signed = f"{_canonical(sql, params)}{_SEPARATOR}{selection.get('signature', '')}"
+        try:
+            signing.Signer(salt=_SALT, sep=_SEPARATOR).unsign(signed)
+        except signing.BadSignature:
+            raise signing.BadSignature(
+                "The selection's query was not signed by this app with SECRET_KEY or any "
+                "of SECRET_KEY_FALLBACKS."
+            ) from None
         return sessions.filter(pk__in=RawSQL(sql, [_decode(value) for value in params]))
     return sessions.filter(**selection["filter"]).exclude(**selection["exclude"])
 

@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.utils.crypto import constant_time_compare
 
-from .credentials import hash_user_auth
+from .credentials import user_auth_matches
 from .gateways import ApiGateway
 from .selections import Selection, apply, from_queryset, structured
 
@@ -137,14 +136,15 @@ class WebSocketSession(models.Model):
         """False once the user was deactivated or changed their password since connecting.
 
         Sessions recorded without an ``auth_hash`` (anonymous, or before 4.x stored one)
-        are only checked for ``is_active``.
+        are only checked for ``is_active``. A hash made before ``SECRET_KEY`` was rotated
+        still holds while the old key is in ``SECRET_KEY_FALLBACKS``.
         """
         user = self.user
         if user is None:
             return True
         if not user.is_active:
             return False
-        return not self.auth_hash or constant_time_compare(self.auth_hash, hash_user_auth(user))
+        return not self.auth_hash or user_auth_matches(self.auth_hash, user)
 
     def disconnect(self) -> None:
         """Ask API Gateway to close the connection and mark the session disconnected."""

@@ -10,18 +10,21 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .credentials import hash_session_key
+from .credentials import session_key_hashes
 from .gateways import ApiGateway
 from .sessions import WebSocketSession
 
 
 @receiver(user_logged_out, dispatch_uid="websockets-close-sessions-on-logout")
 def close_sessions_on_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
-    """The sockets opened from the Django session that logged out stop receiving messages."""
+    """The sockets opened from the Django session that logged out stop receiving messages.
+
+    Sockets opened before ``SECRET_KEY`` was rotated carry a hash made with an old key.
+    """
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
         WebSocketSession.objects.filter(
-            session_key_hash=hash_session_key(session_key), connected=True
+            session_key_hash__in=session_key_hashes(session_key), connected=True
         ).update(connected=False, updated_on=timezone.now())
 
 

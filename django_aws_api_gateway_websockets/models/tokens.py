@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import app_settings
-from .credentials import hash_session_key
+from .credentials import hash_session_key, hash_token, session_key_hashes, token_hashes
 from .deletion import delete_in_batches
 
 if TYPE_CHECKING:
@@ -23,14 +23,26 @@ if TYPE_CHECKING:
 class WebSocketToken(models.Model):
     """A single-use token that lets a logged-in browser open one connection.
 
-    ``session_key`` holds a keyed hash of the Django session key (see ``credentials``), never
-    the key itself.
+    ``token`` holds a keyed hash of the token (see ``credentials``): the token itself is
+    known only to the instance ``generate_token`` returns, whose ``token`` is the clear
+    value to hand to the browser, once. ``session_key`` holds a keyed hash of the Django
+    session key, never the key itself.
     """
 
     token = models.CharField(
         max_length=64,
         unique=True,
-        validators=[RegexValidator(r"^[a-f0-9]{64}$", "Invalid token format")],
+        validators=[RegexValidator(r"\A[a-f0-9]{64}\Z", "Invalid token format")],
+        help_text="Keyed hash of the token; the token itself is never stored.",
+    )
+    # False for rows stored in clear: issued before the upgrade, or by a 4.1.0 process during
+    # a mixed rollout (its INSERTs omit the column, hence the database default). They live a
+    # minute; a hash never matches as a clear token, since only these rows are compared so.
+    token_hashed = models.BooleanField(
+        default=True,
+        db_default=False,
+        editable=False,
+        help_text="The token column holds a keyed hash (False: a token stored in clear by 4.x).",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="websocket_tokens"
@@ -46,13 +58,26 @@ class WebSocketToken(models.Model):
         indexes = [models.Index(fields=["token", "used"], name="idx_websocket_tokens_used")]
 
     def __str__(self) -> str:
-        return f"{self.token[:16]}..."
+        return f"token {self.fingerprint}"
+
+    @property
+    def fingerprint(self) -> str:
+        """A short name for the row (from the stored hash, so it tells nothing of the token)."""
+        return f"{self.token[:8]}…" if self.token_hashed else "(stored in clear by 4.x)"
 
     @classmethod
     def generate_token(cls, user: AbstractBaseUser, session_key: str) -> WebSocketToken:
-        return cls.objects.create(
-            user=user, session_key=hash_session_key(session_key), token=secrets.token_hex(32)
+        """A new token for ``user`` in ``session_key``; the returned ``token`` is the clear value.
+
+        Only its keyed hash is saved: saving the returned instance again would store the
+        clear value, which matches nothing (the token is then spent, never exposed).
+        """
+        value = secrets.token_hex(32)
+        token = cls.objects.create(
+            user=user, session_key=hash_session_key(session_key), token=hash_token(value)
         )
+        token.token = value
+        return token
 
     @classmethod
     def validate_and_consume(
@@ -60,15 +85,19 @@ class WebSocketToken(models.Model):
     ) -> _User | None:
         """Return the token's user and spend the token, or None if it is unknown, used or old.
 
-        One UPDATE claims the token, so two concurrent connects cannot both spend it.
+        One UPDATE claims the token, so two concurrent connects cannot both spend it. Hashes
+        made before ``SECRET_KEY`` was rotated match while the old key is a fallback.
         """
         if not token_value or not session_key:
             return None
         if max_age_seconds is None:
             max_age_seconds = app_settings.token_expiry_seconds
+        stored = Q(token_hashed=True, token__in=token_hashes(token_value)) | Q(
+            token_hashed=False, token=token_value
+        )
         fresh = cls.objects.filter(
-            token=token_value,
-            session_key=hash_session_key(session_key),
+            stored,
+            session_key__in=session_key_hashes(session_key),
             used=False,
             created_at__gte=timezone.now() - timedelta(seconds=max_age_seconds),
         )
@@ -92,7 +121,7 @@ class WebSocketToken(models.Model):
 
 
 class ConnectionRateLimit(models.Model):
-    """One connection attempt, counted per IP and per user."""
+    """One connection attempt; failed ones are counted per IP and per user."""
 
     ip_address = models.GenericIPAddressField(db_index=True)
     user = models.ForeignKey(
@@ -123,9 +152,14 @@ class ConnectionRateLimit(models.Model):
         max_attempts: int = 20,
         window_minutes: int = 5,
     ) -> tuple[bool, int]:
-        """Return ``(allowed, attempts)`` for the IP and, if authenticated, the user."""
+        """Return ``(allowed, failed attempts)`` for the IP and, if authenticated, the user.
+
+        Only failed attempts count: many users behind one address (a NAT, an office) connect
+        as often as they like, while guessing tokens is still bounded.
+        """
         recent = cls.objects.filter(
-            attempt_time__gte=timezone.now() - timedelta(minutes=window_minutes)
+            attempt_time__gte=timezone.now() - timedelta(minutes=window_minutes),
+            successful=False,
         )
         ip_count = recent.filter(ip_address=ip_address).count()
         if ip_count >= max_attempts:

@@ -3,8 +3,9 @@
 The view has already found the gateway and checked its secret. Then, in order: the client
 IP is under the rate limit; the browser sent its handshake headers; (``CHECK_CONNECT_USERAGENT``)
 the User-Agent is API Gateway's; the page's origin is allowed; the channel name is valid; the
-single-use token is valid (``USE_WS_TOKEN``); the user may join the channel; the view's own
-checks. Every refusal after the rate limit counts as a failed attempt towards it.
+single-use token is valid (``USE_WS_TOKEN``; in ``?ws_token=`` or ``Sec-WebSocket-Protocol``);
+the user may join the channel; the view's own checks. Every refusal after the rate limit
+counts as a failed attempt towards it; successful connects do not count.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeGuard
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,9 +21,50 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..conf import app_settings
 from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
-from .origin import client_ip, request_api_id
+from ..models.channels import CHANNEL_NAME_MAX_LENGTH, CHANNEL_NAME_RE, is_valid_channel_name
+from .origin import client_ip, origin_allowed, request_api_id
 from .responses import error, missing_headers
 from .users import logged_in_user
+
+# The token may travel in ``Sec-WebSocket-Protocol`` instead of the URL, which access logs
+# record: the browser offers ``TOKEN_PROTOCOL`` and ``TOKEN_PROTOCOL_PREFIX + token``, and a
+# successful $connect answers ``Sec-WebSocket-Protocol: TOKEN_PROTOCOL``. The browser needs
+# that answer: API Gateway passes the $connect integration's ``Sec-WebSocket-Protocol``
+# back to the client, which must name one of the protocols it offered ("Set up a $connect
+# route that requires a WebSocket subprotocol",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html).
+TOKEN_PROTOCOL = "django-gateway-sockets"
+TOKEN_PROTOCOL_PREFIX = "ws_token."
+PROTOCOL_HEADER = "Sec-WebSocket-Protocol"
+
+
+def offered_protocols(request: HttpRequest) -> list[str]:
+    """The subprotocols the browser offered, in its order."""
+    offered = request.headers.get(PROTOCOL_HEADER, "")
+    return [name.strip() for name in offered.split(",") if name.strip()]
+
+
+def connect_token(request: HttpRequest) -> str:
+    """The connect token: ``?ws_token=``, else the ``ws_token.`` subprotocol; ``""`` if none."""
+    in_url = request.GET.get("ws_token", "")
+    if in_url:
+        return in_url
+    tokens = [p for p in offered_protocols(request) if p.startswith(TOKEN_PROTOCOL_PREFIX)]
+    return tokens[0].removeprefix(TOKEN_PROTOCOL_PREFIX) if tokens else ""
+
+
+def answer_subprotocol(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Name ``TOKEN_PROTOCOL`` on an accepted $connect that offered it (the browser requires it).
+
+    Never the protocol carrying the token; never over a protocol the view chose itself.
+    """
+    if (
+        200 <= response.status_code < 300
+        and PROTOCOL_HEADER not in response
+        and TOKEN_PROTOCOL in offered_protocols(request)
+    ):
+        response[PROTOCOL_HEADER] = TOKEN_PROTOCOL
+    return response
 
 
 class ConnectMixin:
@@ -33,9 +74,10 @@ class ConnectMixin:
     RATE_LIMIT_ENABLED = True
     RATE_LIMIT_MAX_ATTEMPTS = 0
     RATE_LIMIT_WINDOW_MINUTES = 0
-    MAX_CHANNEL_NAME_LENGTH = 128
-    # Compiled, as in 4.x (subclasses call its methods); a plain string works too.
-    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(r"^[a-zA-Z0-9_-]+$")
+    MAX_CHANNEL_NAME_LENGTH = CHANNEL_NAME_MAX_LENGTH
+    # Compiled, as in 4.x (subclasses call its methods); a plain string works too. It must
+    # match the whole name (``is_valid_channel_name`` uses ``fullmatch``).
+    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(CHANNEL_NAME_RE)
     # Off: API Gateway forwards the browser's own User-Agent on $connect, so the check would
     # refuse every browser. Turn it on only for an API that sends its own.
     CHECK_CONNECT_USERAGENT = False
@@ -109,7 +151,7 @@ class ConnectMixin:
         if self.USE_WS_TOKEN:
             session = getattr(request, "session", None)
             user = WebSocketToken.validate_and_consume(
-                request.GET.get("ws_token", ""), getattr(session, "session_key", None) or ""
+                connect_token(request), getattr(session, "session_key", None) or ""
             )
             if user is None:
                 return error("Invalid or expired token.", 403)
@@ -142,9 +184,14 @@ class ConnectMixin:
         return client_ip(request)
 
     def is_origin_allowed(self, request: HttpRequest, origin: str) -> bool:
-        """The page's origin must be this site (the Host) or in ``CSRF_TRUSTED_ORIGINS``."""
-        return urlsplit(origin).netloc == request.get_host() or origin in getattr(
-            settings, "CSRF_TRUSTED_ORIGINS", []
+        """The page's origin must be this site (the Host) or in ``CSRF_TRUSTED_ORIGINS``.
+
+        Compared as origins (http or https only, case-insensitive, default ports dropped),
+        with ``CSRF_TRUSTED_ORIGINS``' ``*.`` subdomain wildcards as Django's CSRF
+        middleware reads them.
+        """
+        return origin_allowed(
+            origin, request.get_host(), getattr(settings, "CSRF_TRUSTED_ORIGINS", [])
         )
 
     def get_channel_name(self, request: HttpRequest) -> str | None:
@@ -155,10 +202,8 @@ class ConnectMixin:
         return channel if self.is_valid_channel_name(channel) else None
 
     def is_valid_channel_name(self, channel: Any) -> TypeGuard[str]:
-        return (
-            isinstance(channel, str)
-            and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH
-            and re.match(self.CHANNEL_NAME_PATTERN, channel) is not None
+        return is_valid_channel_name(
+            channel, self.CHANNEL_NAME_PATTERN, self.MAX_CHANNEL_NAME_LENGTH
         )
 
     def _additional_connection_checks(

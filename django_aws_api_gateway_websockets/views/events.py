@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from functools import cache
@@ -20,7 +21,7 @@ from ..conf import MAX_MESSAGE_BYTES
 from ..models import ApiGateway, WebSocketSession
 from .body import BodyError, parse_json_object
 from .compat import CompatibilityMixin
-from .connect import ConnectMixin
+from .connect import ConnectMixin, answer_subprotocol
 from .origin import api_id_header_names, has_valid_secret, request_api_id
 from .responses import PostOnlyMixin, error, missing_headers
 from .users import logged_in_user, permission_holder
@@ -73,21 +74,15 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
     def allowed_handlers(cls) -> frozenset[str]:
         """Explicit ``ALLOWED_HANDLERS``, else ``default`` plus the subclass's public methods.
 
-        Never a name the base view defines (its machinery and hooks, overridden or not),
-        except ``BASE_HANDLERS``.
+        A public method is a plain function defined on a subclass of ``WebSocketView``
+        (not on a mixin, not a class attribute or a callable object) and not overridden by
+        anything else. Never a name the base view defines (its machinery and hooks,
+        overridden or not), except ``BASE_HANDLERS``.
         """
         if cls.ALLOWED_HANDLERS:
             names = set(cls.ALLOWED_HANDLERS)
         else:
-            names = {"default", *cls.ADDITIONAL_ALLOWED_HANDLERS}
-            for klass in cls.__mro__:
-                if klass is WebSocketView:
-                    break
-                names.update(
-                    name
-                    for name, value in vars(klass).items()
-                    if callable(value) and not name.startswith("_")
-                )
+            names = {"default", *cls.ADDITIONAL_ALLOWED_HANDLERS, *subclass_functions(cls)}
         names.add("ping")
         machinery = (base_view_names() | cls.RESERVED_NAMES) - cls.BASE_HANDLERS
         return frozenset(name for name in names if not name.startswith("_")) - machinery
@@ -105,7 +100,8 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
             if not hasattr(request, "user"):
                 request.user = AnonymousUser()
             refusal = self.load_gateway(request)
-            return refusal or self.call_handler(self.connect, request, *args, **kwargs)
+            response = refusal or self.call_handler(self.connect, request, *args, **kwargs)
+            return answer_subprotocol(request, response)
         refusal = self.load_session(request)
         if refusal is not None:
             return refusal
@@ -137,7 +133,8 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         if missing:
             return self.missing_headers(request, missing=missing)
         self.connection_id = request.headers["Connectionid"]
-        if not re.match(self.CONNECTION_ID_PATTERN, self.connection_id):
+        # The whole id: ``re.match`` with ``$`` would let a trailing newline through.
+        if not re.fullmatch(self.CONNECTION_ID_PATTERN, self.connection_id):
             return error("Malformed connection id.")
         return None
 
@@ -285,6 +282,27 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         )
         self.websocket_session.channel_name = channel
         return JsonResponse({"type": "channel_changed", "channel": channel})
+
+
+def subclass_functions(cls: type[WebSocketView]) -> set[str]:
+    """Public names whose attribute on ``cls`` is a plain function of a ``WebSocketView`` subclass.
+
+    A name counts only where it resolves (the first class of the MRO defining it): a mixin
+    placed before the view that defines or overrides a name keeps it from being a handler.
+    """
+    names: set[str] = set()
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is WebSocketView:
+            break
+        for name, value in vars(klass).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            own = isinstance(klass, type) and issubclass(klass, WebSocketView)
+            if own and inspect.isfunction(value) and not name.startswith("_"):
+                names.add(name)
+    return names
 
 
 def named_gateway(request: HttpRequest) -> ApiGateway | None:

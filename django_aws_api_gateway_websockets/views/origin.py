@@ -14,11 +14,15 @@ client sent, so none of them can be forged through the gateway.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.http import HttpRequest
+from django.http.request import split_domain_port
+from django.utils.http import is_same_domain
 
 from ..conf import LEGACY_SECRET_HEADER, app_settings, legacy_secrets
 from .responses import header_to_meta
@@ -126,3 +130,63 @@ def client_ip(request: HttpRequest) -> str:
     except ValidationError:
         raise ValueError(f"No IP address in {name}.") from None
     return value
+
+
+# The schemes a page's Origin may have, with the port each implies (RFC 6454 section 4).
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalised_origin(origin: str) -> tuple[str, str] | None:
+    """``(scheme, host[:port])`` of an http(s) origin, lower-case, without its default port.
+
+    None for anything else (``null``, ``file:``, extensions' schemes, a malformed URL).
+    """
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return scheme, host
+    return scheme, f"{host}:{port}"
+
+
+def is_same_site(origin: tuple[str, str], request_host: str) -> bool:
+    """Whether the origin's host and port are the Host the request was made to."""
+    host, port = split_domain_port(request_host)
+    if port and int(port) != DEFAULT_PORTS[origin[0]]:
+        host = f"{host}:{port}"
+    return bool(host) and origin[1] == host.lower()
+
+
+def is_trusted_origin(origin: tuple[str, str], trusted: Iterable[str]) -> bool:
+    """Whether ``CSRF_TRUSTED_ORIGINS`` allows the origin, as Django's CSRF middleware reads it.
+
+    An entry is an exact origin, or ``scheme://*.domain`` for the domain and its subdomains
+    (Django matches what follows the ``*`` with ``is_same_domain``).
+    """
+    scheme, netloc = origin
+    for entry in trusted:
+        if "*" not in entry:
+            if normalised_origin(entry) == origin:
+                return True
+            continue
+        entry_scheme, _, pattern = entry.partition("://")
+        # Parsed with a placeholder label where the "*" stands, for its port and case.
+        allowed = normalised_origin(f"{entry_scheme}://{pattern.replace('*', 'x', 1)}")
+        if allowed is None or allowed[0] != scheme or not pattern.startswith("*."):
+            continue
+        if is_same_domain(netloc, allowed[1].removeprefix("x")):
+            return True
+    return False
+
+
+def origin_allowed(origin: str, request_host: str, trusted: Iterable[str]) -> bool:
+    """The page's origin is this site (the Host), or trusted by ``CSRF_TRUSTED_ORIGINS``."""
+    parsed = normalised_origin(origin)
+    if parsed is None:
+        return False
+    return is_same_site(parsed, request_host) or is_trusted_origin(parsed, trusted)

@@ -87,10 +87,7 @@ def test_environment_values_fit_the_network(services):
     assert {"web", "localhost"} <= set(environment["DJANGO_ALLOWED_HOSTS"].split(","))
     assert "http://localhost:8000" in environment["DJANGO_CSRF_TRUSTED_ORIGINS"].split(",")
     assert environment["WEBSOCKETS_PUBLIC_URL"].startswith("ws://localhost:8001/")
-    assert (environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"]) == (
-        "local",
-        "local",
-    )
+    assert environment["AWS_ACCESS_KEY_ID"] == "local"
 
 
 def test_commands(services):
@@ -111,6 +108,21 @@ def test_ports_are_published_on_loopback_only(services):
     assert published["gateway"] == ["127.0.0.1:8001:8001"]
     for ports in published.values():
         assert all(port.startswith("127.0.0.1:") for port in ports)
+
+
+def test_the_management_api_needs_a_secret_key_with_no_public_default(services):
+    """Every container shares the network: the gateway's port is open to all of them.
+
+    The gateway verifies SigV4 against the project's keys (``runlocalgateway`` reads
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as the web app and workers sign with them),
+    so only the services that carry the secret can use its Management API.
+    """
+    for name in APP_SERVICES:
+        secret = services[name]["environment"]["AWS_SECRET_ACCESS_KEY"]
+        assert secret.startswith("${LOCAL_GATEWAY_SECRET_KEY:?"), name
+    for name in ("postgres", "redis"):
+        assert "AWS_SECRET_ACCESS_KEY" not in services[name].get("environment", {}), name
+    assert "--enable-controls" not in command_of(services["gateway"])
 
 
 def test_the_secret_key_has_no_public_default(services):

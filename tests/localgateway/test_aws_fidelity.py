@@ -311,7 +311,7 @@ def test_controls_and_unsigned_calls_are_refused_by_default(gateway: GatewayThre
 
     for status, headers, body in run(scenario()):
         assert status == 403
-        assert headers["x-amzn-ErrorType"] == "ForbiddenException"
+        assert headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
         assert json.loads(body) == {"message": "Missing Authentication Token"}
     for method, path in [("GET", "/@local/stats"), ("POST", "/@local/reset")]:
         assert http(gateway, method, path)[0] == 404

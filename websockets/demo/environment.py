@@ -174,7 +174,8 @@ def demo_environment(
             "CELERY_BROKER_URL": broker.url,
             "WEBSOCKETS_MANAGEMENT_ENDPOINT": addresses.management_endpoint,
             "WEBSOCKETS_PUBLIC_URL": public_url or addresses.public_url,
-            # The local gateway accepts any signature, but botocore signs every call.
+            # The keys the local gateway checks every Management API call against (it runs
+            # with these settings too); the demo runs on loopback, on this machine only.
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_GATEWAY_REGION_NAME": env.get("AWS_GATEWAY_REGION_NAME") or "us-east-1",

@@ -50,12 +50,15 @@ def build_config(
     secret_header: str | None = None,
     secrets: Sequence[str] = (),
     headers: Mapping[str, str] | None = None,
+    keys: tuple[str, str] | None = None,
 ) -> GatewayConfig:
     """Combine command options with a record's values (options win) into a GatewayConfig.
 
     ``record`` is the output of :func:`record_values` or None; ``headers`` the names of the
     mapped API id and source IP headers (``api_id_header``, ``source_ip_header``). The
-    gateway sends the record's own secret, else the first of ``secrets``. Raises CommandError
+    gateway sends the record's own secret, else the first of ``secrets``. ``keys`` (access key
+    id, secret access key) are those Management API calls must be signed with, by default
+    the local keys the app's clients use for a loopback endpoint. Raises CommandError
     naming every missing option when neither source supplies api id, stage or target.
     """
     from django_aws_api_gateway_websockets.localgateway import GatewayConfig
@@ -81,6 +84,9 @@ def build_config(
     # API Gateway sends one secret; the settings' list holds several only to allow
     # rotation on the Django side, and the first one is the current.
     secret = record.get("secret") or (secrets[0] if secrets else None)
+    key_options: dict[str, Any] = (
+        {"access_key_id": keys[0], "secret_access_key": keys[1]} if keys else {}
+    )
     try:
         return GatewayConfig(
             api_id=api_id,
@@ -92,9 +98,22 @@ def build_config(
             secret=secret,
             **dict[str, Any](headers or {}),
             **overrides,
+            **key_options,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+
+
+def management_keys() -> tuple[str, str] | None:
+    """The keys this project's clients sign with (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+
+    None without both: the app's clients then sign loopback calls with the local keys,
+    which the gateway accepts by default.
+    """
+    from django_aws_api_gateway_websockets.conf import app_settings
+
+    key_id, secret = app_settings.aws_access_key_id, app_settings.aws_secret_access_key
+    return (key_id, secret) if key_id and secret else None
 
 
 def banner(config: GatewayConfig, port: int) -> list[str]:
@@ -118,6 +137,11 @@ def banner(config: GatewayConfig, port: int) -> list[str]:
             f"ON: /@local/* at http://{base}/@local/, unsigned Management API calls accepted"
             if config.enable_controls
             else "off (--enable-controls for tests and benchmarks)"
+        ),
+        (
+            "  Management API:      open to any caller (test controls are on)"
+            if config.enable_controls
+            else f"  Management API:      only calls signed with key {config.access_key_id!r}"
         ),
         "Quit with CONTROL-C.",
     ]
@@ -184,6 +208,7 @@ class Command(BaseCommand):
                     "api_id_header": app_settings.api_id_header,
                     "source_ip_header": app_settings.source_ip_header,
                 },
+                keys=management_keys(),
             )
         except CommandError as exc:
             raise CommandError(f"{exc} {hint}".strip()) from exc

@@ -15,6 +15,11 @@
 const SOCKET_OPEN = 1;
 const SOCKET_CONNECTING = 0;
 
+// The subprotocols that carry the token when `tokenInProtocol` is on; the
+// server answers with TOKEN_PROTOCOL (see docs/client.md).
+const TOKEN_PROTOCOL = "django-gateway-sockets";
+const TOKEN_PROTOCOL_PREFIX = "ws_token.";
+
 /**
  * Read Django's CSRF cookie (`csrftoken`) from `document.cookie`.
  *
@@ -63,6 +68,9 @@ export function readCsrfCookie() {
  * @property {() => (string | Promise<string>)} [getCsrfToken] Returns the CSRF
  *   token; defaults to reading the `csrftoken` cookie.
  * @property {() => number} [random=Math.random] Source of backoff jitter.
+ * @property {boolean} [tokenInProtocol=false] Carry the token in
+ *   `Sec-WebSocket-Protocol` (offering `django-gateway-sockets` and
+ *   `ws_token.<token>`) instead of the URL, which access logs record.
  */
 
 /**
@@ -99,6 +107,7 @@ export class WebSocketClient {
   #fetch;
   #getCsrfToken;
   #random;
+  #tokenInProtocol;
 
   /** @type {ClientState} */
   #state = "idle";
@@ -138,6 +147,7 @@ export class WebSocketClient {
     fetch = typeof globalThis.fetch === "function" ? globalThis.fetch.bind(globalThis) : undefined,
     getCsrfToken = readCsrfCookie,
     random = Math.random,
+    tokenInProtocol = false,
   } = {}) {
     if (!url) throw new Error("WebSocketClient needs the gateway url");
     this.#url = url;
@@ -156,6 +166,7 @@ export class WebSocketClient {
     this.#fetch = fetch;
     this.#getCsrfToken = getCsrfToken;
     this.#random = random;
+    this.#tokenInProtocol = tokenInProtocol;
   }
 
   /**
@@ -318,7 +329,9 @@ export class WebSocketClient {
     let socket;
     try {
       if (typeof this.#WebSocket !== "function") throw new Error("WebSocket is not available");
-      socket = new this.#WebSocket(this.#socketUrl(token));
+      socket = this.#tokenInProtocol
+        ? new this.#WebSocket(this.#socketUrl(""), [TOKEN_PROTOCOL, TOKEN_PROTOCOL_PREFIX + token])
+        : new this.#WebSocket(this.#socketUrl(token));
     } catch (error) {
       this.#emit("error", error);
       this.#attemptFailed();
@@ -355,10 +368,11 @@ export class WebSocketClient {
   }
 
   #socketUrl(token) {
-    let url = this.#url + (this.#url.includes("?") ? "&" : "?");
-    url += "ws_token=" + encodeURIComponent(token);
-    if (this.#channel) url += "&channel=" + encodeURIComponent(this.#channel);
-    return url;
+    const params = [];
+    if (token) params.push("ws_token=" + encodeURIComponent(token));
+    if (this.#channel) params.push("channel=" + encodeURIComponent(this.#channel));
+    if (!params.length) return this.#url;
+    return this.#url + (this.#url.includes("?") ? "&" : "?") + params.join("&");
   }
 
   #handleOpen(socket) {
