@@ -7,19 +7,46 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from ..aws import push
 from ..aws.remote import ApiGatewaySyncError
 from ..aws.sync import check
 from ..models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,
 )
-from ..models.gateways import push_enabled
 
 logger = logging.getLogger(__name__)
+
+
+class PushFailuresAsMessages(admin.ModelAdmin):
+    """Saves and deletes go to AWS by the model's one rule (``aws.push``), after the view's
+    transaction commits; a refusal then is a message, not a 500. Nothing else decides here."""
+
+    def _reporting(
+        self, view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        def report(gateway: ApiGateway, doing: str, error: ApiGatewaySyncError) -> None:
+            self.message_user(
+                request,
+                f"{gateway}: the database change is kept, but AWS refused it ({doing}: "
+                f"{error}); 'Check the deployed API' lists what differs, 'Sync to AWS' retries.",
+                messages.ERROR,
+            )
+
+        with push.failures_reported(report):
+            return view(request, *args, **kwargs)
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._reporting(super().changeform_view, request, *args, **kwargs)
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._reporting(super().delete_view, request, *args, **kwargs)
+
+    def changelist_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._reporting(super().changelist_view, request, *args, **kwargs)
 
 
 class ApiGatewayAdditionalRouteInline(admin.TabularInline):
@@ -29,7 +56,7 @@ class ApiGatewayAdditionalRouteInline(admin.TabularInline):
 
 
 @admin.register(ApiGateway)
-class ApiGatewayAdmin(admin.ModelAdmin):
+class ApiGatewayAdmin(PushFailuresAsMessages):
     search_fields = ["api_name", "domain_name", "api_id"]
     list_display = [
         "api_name",
@@ -86,25 +113,6 @@ class ApiGatewayAdmin(admin.ModelAdmin):
 
         self._each(request, queryset, "rotating the secret", rotate)
 
-    def save_model(self, request: HttpRequest, obj: ApiGateway, form: Any, change: bool) -> None:
-        """Saved here, pushed to AWS after the commit; an AWS failure is a message, not a 500."""
-        obj.save(push_to_aws=False)
-        if change and obj.is_deployed and push_enabled(None) and form.changed_data:
-            queryset = ApiGateway.objects.filter(pk=obj.pk)
-            transaction.on_commit(
-                lambda: self._each(
-                    request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws())
-                )
-            )
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if formset.model is not ApiGatewayAdditionalRoute:
-            return super().save_formset(request, form, formset, change)
-        for route in formset.save(commit=False):
-            save_route(self, request, route)
-        for route in formset.deleted_objects:
-            route.delete()
-
     def _provision(
         self, request: HttpRequest, queryset: QuerySet[ApiGateway], method: str, what: str
     ) -> None:
@@ -147,21 +155,6 @@ class ApiGatewayAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{gateway}: {text}", level)
 
 
-def save_route(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, route: ApiGatewayAdditionalRoute
-) -> None:
-    """Save a route; when AWS refuses it, the record is kept and the admin says so."""
-    try:
-        route.save()
-    except ApiGatewaySyncError as exc:
-        modeladmin.message_user(
-            request,
-            f"{route}: saved, but AWS refused the change ({exc}); run 'Sync to AWS' on its "
-            "gateway to try again.",
-            messages.ERROR,
-        )
-
-
 def _changes(changes: list[str]) -> tuple[int, str]:
     if not changes:
         return messages.INFO, "already up to date."
@@ -178,7 +171,7 @@ def _check(gateway: ApiGateway) -> tuple[int, str]:
 
 
 @admin.register(ApiGatewayAdditionalRoute)
-class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
+class ApiGatewayAdditionalRouteAdmin(PushFailuresAsMessages):
     search_fields = ["name", "route_key"]
     list_display = [
         "name",
@@ -190,8 +183,3 @@ class ApiGatewayAdditionalRouteAdmin(admin.ModelAdmin):
     ]
     list_filter = ["api_gateway", "deployed"]
     readonly_fields = ["deployed"]
-
-    def save_model(
-        self, request: HttpRequest, obj: ApiGatewayAdditionalRoute, form: Any, change: bool
-    ) -> None:
-        save_route(self, request, obj)

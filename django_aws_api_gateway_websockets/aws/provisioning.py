@@ -10,16 +10,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from botocore.exceptions import ClientError
 
 from .clients import boto3_client
 from .differences import apply, gateway_differences, route_differences
 from .integrations import additional_route, built_in_routes, new_secret
-from .remote import RemoteApi
+from .push import recording_outcome
+from .remote import RemoteApi, integration_id_of, is_not_found
 from .throttling import ThrottledClient
 
 if TYPE_CHECKING:
     from ..models import ApiGateway, ApiGatewayAdditionalRoute
+
+CREATING_MESSAGE = (
+    "another run is creating this API (provisioning status 'creating'). If none is running, "
+    "check AWS: set the status to 'pending' if the API is not there, else record its api_id "
+    "and set 'api created' so the next run finishes it."
+)
 
 
 def provisioning_client() -> Any:
@@ -30,31 +37,66 @@ def provisioning_client() -> Any:
 def create_gateway(gateway: ApiGateway) -> bool:
     """Create the API, its routes and route responses, extra routes, the stage and a deployment.
 
-    Returns True when created, False when it already was.
+    Returns True when created (or finished after a run that stopped part-way, 4.1.0's
+    ``api_created`` and ``routes_created`` statuses included), False when it already was.
+    A pending gateway is first claimed (``pending`` -> ``creating``) by one conditional
+    UPDATE, so of two concurrent runs only one creates an API; the other is refused.
     """
-    if gateway.api_created:
+    if not gateway.needs_api_creation:
         return False
     if not gateway.target_base_endpoint:
         raise ValueError("A target base endpoint is required")
+    if gateway.pk is None:
+        gateway.save()  # validated before anything exists in AWS
+    if gateway.provisioning_status == gateway.Status.CREATING or not claim(gateway):
+        raise ValueError(CREATING_MESSAGE)
     client = provisioning_client()
-    if not gateway.gateway_secret:
-        # Saved before any integration carries it, so a retry sends the same secret.
-        gateway.gateway_secret = new_secret()
-        gateway.save(update_fields=["gateway_secret", "updated_on"])
-    if gateway.api_id:
-        # A previous attempt failed part-way: carry on from what AWS already has.
-        remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
-    else:
-        remote = create_api(client, gateway)
-    routes = list(gateway.additional_routes.filter(deployed=False))
-    wanted = built_in_routes(gateway) + [additional_route(route) for route in routes]
-    apply(client, gateway_differences(gateway, remote, wanted, gateway.gateway_secret))
-    deploy(client, gateway)
-    with transaction.atomic():
-        gateway.api_created = True
-        gateway.save(update_fields=["api_created", "deployment_id", "updated_on"])
-        gateway.additional_routes.filter(pk__in=[r.pk for r in routes]).update(deployed=True)
+    with recording_outcome(gateway):
+        remote = api_of(client, gateway)
+        routes = list(gateway.additional_routes.filter(deployed=False))
+        wanted = built_in_routes(gateway) + [additional_route(route) for route in routes]
+        found = gateway_differences(gateway, remote, wanted, gateway.gateway_secret)
+        known = {**remote.routes, **apply(client, found)}
+        gateway.record(provisioning_status=gateway.Status.ROUTES_CREATED)
+        deploy(client, gateway)
+        record_routes(routes, known)
+        gateway.record(
+            provisioning_status=gateway.Status.DEPLOYED, deployment_id=gateway.deployment_id
+        )
     return True
+
+
+def claim(gateway: ApiGateway) -> bool:
+    """``pending`` -> ``creating`` in one conditional UPDATE; False if another run won.
+
+    A gateway past ``pending`` (its API exists, half-provisioned) needs no claim: what is
+    left is looked up before it is created, so a second run creates nothing twice.
+    """
+    if gateway.provisioning_status != gateway.Status.PENDING:
+        return True
+    manager = type(gateway)._base_manager
+    if not manager.filter(pk=gateway.pk, provisioning_status=gateway.Status.PENDING).update(
+        provisioning_status=gateway.Status.CREATING, api_created=False, custom_domain_created=False
+    ):
+        return False
+    gateway.provisioning_status = gateway.Status.CREATING
+    return True
+
+
+def api_of(client: Any, gateway: ApiGateway) -> RemoteApi:
+    """The API: created now (with the claim held), or as an earlier run left it."""
+    try:
+        if not gateway.gateway_secret:
+            # Saved before any integration carries it, so a retry sends the same secret.
+            gateway.record(gateway_secret=new_secret())
+        if gateway.api_id:
+            gateway.record(provisioning_status=gateway.Status.API_CREATED)
+            return RemoteApi.read(client, gateway.api_id, gateway.stage_name)
+        return create_api(client, gateway)
+    except Exception:
+        if gateway.provisioning_status == gateway.Status.CREATING:  # no API exists: give it back
+            gateway.record(provisioning_status=gateway.Status.PENDING)
+        raise
 
 
 def create_api(client: Any, gateway: ApiGateway) -> RemoteApi:
@@ -67,10 +109,27 @@ def create_api(client: Any, gateway: ApiGateway) -> RemoteApi:
         RouteSelectionExpression=gateway.route_selection_expression,
         Tags={str(k): str(v) for k, v in gateway.tags.items()},
     )
-    gateway.api_id = response["ApiId"]
-    gateway.api_endpoint = response["ApiEndpoint"]
-    gateway.save(update_fields=["api_id", "api_endpoint", "updated_on"])
+    gateway.record(
+        api_id=response["ApiId"],
+        api_endpoint=response["ApiEndpoint"],
+        provisioning_status=gateway.Status.API_CREATED,
+    )
     return RemoteApi(client, gateway.api_id)  # a new API holds nothing yet
+
+
+def record_routes(
+    routes: list[ApiGatewayAdditionalRoute], known: dict[str, dict[str, Any]]
+) -> None:
+    """Mark each route AWS has (``known``, by key) deployed and store its two ids."""
+    for route in routes:
+        found = known.get(route.route_key)
+        if found is None:
+            continue
+        route.route_id, route.integration_id = found["RouteId"], integration_id_of(found)
+        route.deployed = True
+        type(route)._base_manager.filter(pk=route.pk).update(
+            route_id=route.route_id, integration_id=route.integration_id, deployed=True
+        )
 
 
 def provision_route(route: ApiGatewayAdditionalRoute, previous_route_key: str = "") -> list[str]:
@@ -94,19 +153,57 @@ def provision_route(route: ApiGatewayAdditionalRoute, previous_route_key: str = 
     found = route_differences(
         remote, additional_route(route), gateway.gateway_secret, gateway.previous_gateway_secret
     )
-    apply(client, found)
+    known = {**remote.routes, **apply(client, found)}
     changes.extend(str(difference) for difference in found)
     if changes or not route.deployed:
         deploy(client, gateway)
-        gateway.save(update_fields=["deployment_id", "updated_on"])
-    if not route.deployed:
-        route.deployed = True
-        type(route).objects.filter(pk=route.pk).update(deployed=True)
+        gateway.record(deployment_id=gateway.deployment_id)
+    record_routes([route], known)
     return changes
 
 
+def delete_route(gateway: ApiGateway, route_key: str, route_id: str = "") -> bool:
+    """Remove a route from the deployed API (its route responses, the route, its integration),
+    then deploy; False when AWS no longer has it. Found by ``route_id``, else by key."""
+    client = provisioning_client()
+    remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
+    by_id = [r for r in remote.routes.values() if route_id and r["RouteId"] == route_id]
+    route = by_id[0] if by_id else remote.routes.get(route_key)
+    if route is None:
+        return False
+    api_id, found_id = gateway.api_id, route["RouteId"]
+    for response in remote.route_responses(route):
+        ignoring_not_found(
+            client.delete_route_response,
+            ApiId=api_id,
+            RouteId=found_id,
+            RouteResponseId=response["RouteResponseId"],
+        )
+    ignoring_not_found(client.delete_route, ApiId=api_id, RouteId=found_id)
+    integration_id = integration_id_of(route)
+    shared = any(
+        integration_id_of(other) == integration_id
+        for other in remote.routes.values()
+        if other["RouteId"] != found_id
+    )
+    if integration_id and not shared:
+        ignoring_not_found(client.delete_integration, ApiId=api_id, IntegrationId=integration_id)
+    deploy(client, gateway)
+    gateway.record(deployment_id=gateway.deployment_id)
+    return True
+
+
+def ignoring_not_found(call: Any, **arguments: Any) -> None:
+    """A delete of something already gone is done."""
+    try:
+        call(**arguments)
+    except ClientError as error:
+        if not is_not_found(error):
+            raise
+
+
 def deploy(client: Any, gateway: ApiGateway) -> None:
-    """One CreateDeployment of the stage; the caller saves ``deployment_id``."""
+    """One CreateDeployment of the stage; the caller records ``deployment_id``."""
     response = client.create_deployment(
         ApiId=gateway.api_id, Description=gateway.stage_description, StageName=gateway.stage_name
     )

@@ -8,27 +8,17 @@ changed anything; ``pull`` reads AWS back into the records (4.1.0's ``sync_from_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .differences import API_ATTRIBUTES, Difference, apply, gateway_differences
 from .integrations import additional_route, built_in_routes, new_secret, secret_parameter
-from .provisioning import deploy, provisioning_client
-from .remote import AWS_ERRORS, ApiGatewaySyncError, RemoteApi, describe_error
+from .provisioning import deploy, provisioning_client, record_routes
+from .remote import RemoteApi, integration_id_of, reporting_errors
 from .throttling import ThrottledClient
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
-
-
-@contextmanager
-def reporting_errors() -> Iterator[None]:
-    """AWS errors raised as ``ApiGatewaySyncError``, as 4.1.0's sync methods raise them."""
-    try:
-        yield
-    except AWS_ERRORS as error:
-        raise ApiGatewaySyncError(describe_error(error)) from error
 
 
 def differences(
@@ -63,10 +53,11 @@ def push(
         changes = [str(difference) for difference in found]
         if dry_run:
             return changes
-        apply(client, found)
+        created = apply(client, found)
         if found:
             deploy(client, gateway)
             changes.append(f"deployed stage {gateway.stage_name!r}")
+            record_routes(list(gateway.additional_routes.all()), created)
     retire = only is None and not found and bool(gateway.previous_gateway_secret)
     if retire:
         gateway.previous_gateway_secret = ""
@@ -115,11 +106,9 @@ def pull(gateway: ApiGateway, client: Any = None) -> list[str]:
         remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
         values = gateway_values(gateway, remote)
         changed = [name for name, value in values.items() if getattr(gateway, name) != value]
-        for name in changed:
-            setattr(gateway, name, values[name])
         if changed:
-            # update_fields: no validation, and nothing pushed straight back to AWS
-            gateway.save(update_fields=[*changed, "updated_on"])
+            # Recorded as AWS has it: not a save, so nothing is pushed straight back.
+            gateway.record(**{name: values[name] for name in changed})
         changes = [f"updated {name}" for name in changed]
         changes.extend(pull_routes(gateway, remote))
     return changes
@@ -189,4 +178,6 @@ def route_values(remote: RemoteApi, route: dict[str, Any]) -> dict[str, Any]:
         "integration_url": (remote.integration_of(route) or {}).get("IntegrationUri", ""),
         "route_response": any(r.get("RouteResponseKey") == "$default" for r in responses),
         "deployed": True,
+        "route_id": route["RouteId"],
+        "integration_id": integration_id_of(route),
     }

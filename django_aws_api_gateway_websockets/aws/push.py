@@ -1,0 +1,98 @@
+"""The one rule that decides when a saved or deleted record goes to AWS, and how it goes.
+
+A save or a delete of an ``ApiGateway`` or an ``ApiGatewayAdditionalRoute`` goes to AWS when,
+and only when, all three hold:
+
+1. its gateway is deployed (``is_deployed``: created in AWS by this package, or adopted, with a
+   deployment; records made by hand, as the testing guide makes them, never are);
+2. it changes what AWS holds: a field AWS holds differs from the value loaded from the
+   database, a route not yet in AWS (``deployed`` False) is saved, or a route in AWS is
+   deleted;
+3. pushing is on: ``save(push_to_aws=...)`` / ``delete(push_to_aws=...)`` when given, else
+   ``WEBSOCKETS["push_changes_to_aws"]``.
+
+It goes once the saving transaction commits (at once when none is open), so AWS is never
+called while the caller holds row locks, and a rollback never leaves AWS changed. A save with
+``update_fields`` follows the same rule. A failure is recorded in the gateway's
+``last_error`` and raised as ``ApiGatewaySyncError`` where the commit happened, unless
+``failures_reported()`` is active (the admin turns failures into messages).
+
+The explicit actions (``create_gateway``, ``create_custom_domain``, ``sync_to_aws``,
+``sync_from_aws``, ``rotate_gateway_secret``, the management commands and the admin actions of
+the same names) always call AWS: they are the request. The model, the admin (which saves
+through the model) and the commands follow this rule and no other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from ..conf import app_settings
+from .remote import AWS_ERRORS, ApiGatewaySyncError, describe_error, reporting_errors
+
+if TYPE_CHECKING:
+    from ..models import ApiGateway
+
+logger = logging.getLogger(__name__)
+
+Report = Callable[["ApiGateway", str, ApiGatewaySyncError], None]
+_reporters: ContextVar[tuple[Report, ...]] = ContextVar("push_failure_reporters", default=())
+
+
+def push_enabled(push_to_aws: bool | None) -> bool:
+    """An explicit ``push_to_aws`` wins; else ``WEBSOCKETS["push_changes_to_aws"]`` (4.x)."""
+    return app_settings.push_changes_to_aws if push_to_aws is None else bool(push_to_aws)
+
+
+def applies(gateway: ApiGateway | None, changes_aws: bool, push_to_aws: bool | None) -> bool:
+    """The rule above: deployed, changes what AWS holds, pushing on."""
+    return gateway is not None and gateway.is_deployed and changes_aws and push_enabled(push_to_aws)
+
+
+def after_commit(gateway: ApiGateway, doing: str, operation: Callable[[], Any]) -> None:
+    """Run ``operation`` (an AWS change of ``gateway``) once the transaction commits."""
+
+    def run() -> None:
+        try:
+            with recording_outcome(gateway), reporting_errors():
+                operation()
+        except ApiGatewaySyncError as error:
+            reporters = _reporters.get()
+            logger.warning("%r: %s failed in AWS: %s", gateway.api_name, doing, error)
+            if not reporters:
+                raise
+            for report in reporters:
+                report(gateway, doing, error)
+
+    transaction.on_commit(run)
+
+
+@contextmanager
+def failures_reported(report: Report) -> Iterator[None]:
+    """Pushes that fail inside the block (their transaction committing) go to ``report``."""
+    token = _reporters.set((*_reporters.get(), report))
+    try:
+        yield
+    finally:
+        _reporters.reset(token)
+
+
+@contextmanager
+def recording_outcome(gateway: ApiGateway) -> Iterator[None]:
+    """An AWS call's outcome in ``gateway.last_error``: set on failure, cleared on success.
+
+    The error itself goes on as it came (provisioning raises boto3's, sync its own).
+    """
+    try:
+        yield
+    except (*AWS_ERRORS, ApiGatewaySyncError) as error:
+        gateway.record(last_error=describe_error(error)[:255])
+        raise
+    if gateway.last_error:
+        gateway.record(last_error="")
