@@ -62,6 +62,20 @@ def gateway_differences(
     return found + stage_differences(gateway, remote)
 
 
+def unrecorded_routes(remote: RemoteApi, routes: Iterable[WantedRoute]) -> list[Difference]:
+    """Routes AWS has that no record describes: drift the other way (nothing to fix here)."""
+    known = {wanted.key for wanted in routes}
+    return [
+        Difference(
+            key,
+            "route is in AWS but not recorded in Django (Sync from AWS records it)",
+            kind="unrecorded",
+        )
+        for key in sorted(remote.routes)
+        if key not in known
+    ]
+
+
 def api_differences(gateway: ApiGateway, remote: RemoteApi) -> list[Difference]:
     if remote.api is None:  # just created from the record: nothing to compare
         return []

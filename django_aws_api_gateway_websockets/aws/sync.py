@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .differences import API_ATTRIBUTES, Difference, apply, gateway_differences
+from .differences import (
+    API_ATTRIBUTES,
+    Difference,
+    apply,
+    gateway_differences,
+    unrecorded_routes,
+)
 from .integrations import additional_route, built_in_routes, new_secret, secret_parameter
 from .provisioning import deploy, provisioning_client, record_routes
 from .remote import RemoteApi, integration_id_of, reporting_errors
@@ -22,13 +28,20 @@ if TYPE_CHECKING:
 
 
 def differences(
-    gateway: ApiGateway, client: Any, secret: str, only: Callable[[Difference], bool] | None = None
+    gateway: ApiGateway,
+    client: Any,
+    secret: str,
+    only: Callable[[Difference], bool] | None = None,
+    unrecorded: bool = False,
 ) -> list[Difference]:
+    """What to fix in AWS; with ``unrecorded``, also the routes only AWS has (``check``)."""
     remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
     routes = built_in_routes(gateway) + [
         additional_route(r) for r in gateway.additional_routes.all()
     ]
     found = gateway_differences(gateway, remote, routes, secret)
+    if unrecorded:
+        found += unrecorded_routes(remote, routes)
     return [d for d in found if only is None or only(d)]
 
 
@@ -87,7 +100,7 @@ def check(gateway: ApiGateway) -> list[Difference]:
     """What AWS has otherwise than this package needs, route by route. Changes nothing."""
     client = provisioning_client()
     with reporting_errors():
-        found = differences(gateway, client, gateway.gateway_secret)
+        found = differences(gateway, client, gateway.gateway_secret, unrecorded=True)
     if not gateway.gateway_secret:
         found.insert(0, Difference("", "the record has no gateway secret (run Sync to AWS)"))
     return found

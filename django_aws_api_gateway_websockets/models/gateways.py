@@ -187,12 +187,6 @@ class ApiGateway(SyncedModel):
     def __str__(self) -> str:
         return self.api_name
 
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Any:
-        instance = super().from_db(db, field_names, values)
-        keep_loaded_status(instance, field_names, values)
-        return instance
-
     synced_fields = SYNCED_GATEWAY_FIELDS
 
     def save(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> None:
@@ -216,6 +210,12 @@ class ApiGateway(SyncedModel):
         changed = self.changed_synced_fields(update_fields)
         if push.applies(self, bool(changed), push_to_aws):
             push.after_commit(self, "syncing", self.sync_to_aws)
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        keep_loaded_status(instance, field_names, values)
+        return instance
 
     def record(self, **values: Any) -> None:
         """Write these columns now: what AWS answered, as provisioning records its progress.

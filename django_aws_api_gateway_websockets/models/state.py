@@ -62,6 +62,9 @@ FLAGS = {
 }
 
 
+UNSET: Any = object()  # what ``__init__`` assigns a flag it was not given
+
+
 def flag_columns(status: str) -> dict[str, bool]:
     """The flag columns as ``status`` implies them, to write beside it."""
     return {name: status in flag.true_in for name, flag in FLAGS.items()}
@@ -81,7 +84,7 @@ class StatusFlagDescriptor:
     def __set__(self, instance: Any, value: Any) -> None:
         # Kept in __dict__ too, so Django counts the column as loaded (not deferred).
         instance.__dict__[self.field.attname] = value
-        if "provisioning_status" not in instance.__dict__:
+        if value is UNSET or "provisioning_status" not in instance.__dict__:
             return  # status deferred: nothing to reconcile
         flag, status = self.field.flag, instance.__dict__["provisioning_status"]
         if value and status not in flag.true_in:
@@ -92,7 +95,7 @@ class StatusFlagDescriptor:
 
 def keep_loaded_status(instance: Any, field_names: Any, values: Any) -> None:
     """After a load: the stored status stands, unless it is ``pending`` (see the module)."""
-    stored = dict(zip(field_names, values)).get("provisioning_status")
+    stored = dict(zip(field_names, values, strict=False)).get("provisioning_status")
     if stored is not None and stored != Status.PENDING:
         instance.__dict__["provisioning_status"] = stored
 
@@ -101,6 +104,10 @@ class StatusFlagField(models.BooleanField):
     """A 4.1.0 flag column that mirrors ``provisioning_status`` (declared after it)."""
 
     descriptor_class = StatusFlagDescriptor
+
+    def get_default(self) -> Any:
+        """A new record not given the flag: its status decides (``__init__`` assigns this)."""
+        return UNSET
 
     @property
     def flag(self) -> Flag:

@@ -1,0 +1,48 @@
+"""Record in Django an API that exists in AWS (created from the exported template, say).
+
+The API is read back through the control plane (``remote.RemoteApi``): its stage must be
+deployed. The record is made as provisioning would have left it (``deployed``, with the
+stage's deployment), then ``sync.pull`` reads the rest into it: attributes, the target base
+endpoint, the gateway secret the integrations send, and every additional route with its ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .provisioning import provisioning_client
+from .remote import RemoteApi, reporting_errors
+from .sync import pull
+
+
+def adopt(model: Any, api_id: str, stage_name: str, **fields: Any) -> tuple[Any, list[str]]:
+    """A new ``model`` (``ApiGateway``) record of API ``api_id``; and what was read, in words.
+
+    Raises ``ValueError`` when the stage is missing or not deployed, or the API is already
+    recorded; ``ApiGatewaySyncError`` when AWS cannot be read.
+    """
+    existing = model.objects.filter(api_id=api_id).first()
+    if existing is not None:
+        raise ValueError(f"API {api_id} is already recorded (pk {existing.pk}, {existing}).")
+    client = provisioning_client()
+    with reporting_errors():
+        remote = RemoteApi.read(client, api_id, stage_name)
+    deployment = (remote.stage or {}).get("DeploymentId")
+    if not deployment:
+        raise ValueError(f"API {api_id} has no deployed stage {stage_name!r}.")
+    api = remote.api or {}
+    if api.get("ProtocolType", "WEBSOCKET") != "WEBSOCKET":
+        raise ValueError(f"API {api_id} is not a WebSocket API.")
+    default = remote.routes.get("$default")
+    uri = (remote.integration_of(default) or {}).get("IntegrationUri", "") if default else ""
+    gateway = model(
+        api_id=api_id,
+        api_name=fields.pop("api_name", None) or api.get("Name", api_id),
+        stage_name=stage_name,
+        deployment_id=deployment,
+        target_base_endpoint=uri.removesuffix("default") or None,
+        provisioning_status=model.Status.DEPLOYED,
+        **fields,
+    )
+    gateway.save()  # validated; a new record: nothing goes to AWS
+    return gateway, pull(gateway, client)
