@@ -113,9 +113,11 @@ def test_route_whose_deployment_was_throttled_is_not_created_twice(
     gateway.create_gateway()
     gateway.refresh_from_db()
     aws.faults.add("CreateDeployment", "TooManyRequestsException", 429, times=10)
-    with pytest.raises(Exception, match="TooManyRequestsException"):
-        with django_capture_on_commit_callbacks(execute=True):
-            add_route(gateway, "late")
+    with (
+        pytest.raises(Exception, match="TooManyRequestsException"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        add_route(gateway, "late")
     route = ApiGatewayAdditionalRoute.objects.get(route_key="late")
     assert route.deployed is False
     aws.faults.pending.clear()
