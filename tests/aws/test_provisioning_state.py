@@ -111,3 +111,30 @@ def test_a_gateway_41_left_half_provisioned_is_finished(aws, gateway):
     assert sorted(aws.routes(gateway.api_id)) == ["$connect", "$default", "$disconnect"]
     stage = aws.client.get_stage(ApiId=gateway.api_id, StageName="prod")
     assert stage["DeploymentId"] == gateway.deployment_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_runs_create_one_api(aws, gateway):
+    """Two requests at once (threads, each its own connection): one claim wins."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    barrier = Barrier(2)
+
+    def run():
+        mine = ApiGateway.objects.get(pk=gateway.pk)
+        barrier.wait()
+        try:
+            return mine.create_gateway()
+        except ValueError as exc:
+            return str(exc)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda _: run(), range(2)))
+    assert outcomes.count(True) == 1
+    assert "another run is creating this API" in next(o for o in outcomes if o is not True)
+    assert len(aws.client.get_apis()["Items"]) == 1
