@@ -162,35 +162,38 @@ def provision_route(route: ApiGatewayAdditionalRoute, previous_route_key: str = 
     return changes
 
 
-def delete_route(gateway: ApiGateway, route_key: str, route_id: str = "") -> bool:
-    """Remove a route from the deployed API (its route responses, the route, its integration),
-    then deploy; False when AWS no longer has it. Found by ``route_id``, else by key."""
+def delete_routes(gateway: ApiGateway, routes: list[tuple[str, str]]) -> int:
+    """Remove routes, given as ``(route_key, route_id)``, from the deployed API: each one's
+    route responses, the route and its integration; then deploy once. Each is found by its
+    id, else by its key; returns how many AWS still had."""
     client = provisioning_client()
     remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
-    by_id = [r for r in remote.routes.values() if route_id and r["RouteId"] == route_id]
-    route = by_id[0] if by_id else remote.routes.get(route_key)
-    if route is None:
-        return False
-    api_id, found_id = gateway.api_id, route["RouteId"]
+    by_id = {route["RouteId"]: route for route in remote.routes.values()}
+    found = [by_id.get(route_id) or remote.routes.get(key) for key, route_id in routes]
+    doomed = [route for route in found if route is not None]
+    for route in doomed:
+        delete_route(client, remote, route)
+    if doomed:
+        deploy(client, gateway)
+        gateway.record(deployment_id=gateway.deployment_id)
+    return len(doomed)
+
+
+def delete_route(client: Any, remote: RemoteApi, route: dict[str, Any]) -> None:
+    api_id, route_id = remote.api_id, route["RouteId"]
     for response in remote.route_responses(route):
         ignoring_not_found(
             client.delete_route_response,
             ApiId=api_id,
-            RouteId=found_id,
+            RouteId=route_id,
             RouteResponseId=response["RouteResponseId"],
         )
-    ignoring_not_found(client.delete_route, ApiId=api_id, RouteId=found_id)
+    ignoring_not_found(client.delete_route, ApiId=api_id, RouteId=route_id)
+    del remote.routes[route["RouteKey"]]
     integration_id = integration_id_of(route)
-    shared = any(
-        integration_id_of(other) == integration_id
-        for other in remote.routes.values()
-        if other["RouteId"] != found_id
-    )
+    shared = any(integration_id_of(other) == integration_id for other in remote.routes.values())
     if integration_id and not shared:
         ignoring_not_found(client.delete_integration, ApiId=api_id, IntegrationId=integration_id)
-    deploy(client, gateway)
-    gateway.record(deployment_id=gateway.deployment_id)
-    return True
 
 
 def ignoring_not_found(call: Any, **arguments: Any) -> None:

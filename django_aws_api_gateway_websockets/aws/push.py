@@ -57,7 +57,37 @@ def applies(gateway: ApiGateway | None, changes_aws: bool, push_to_aws: bool | N
 
 def after_commit(gateway: ApiGateway, doing: str, operation: Callable[[], Any]) -> None:
     """Run ``operation`` (an AWS change of ``gateway``) once the transaction commits."""
+    transaction.on_commit(_runner(gateway, doing, operation))
 
+
+def after_commit_batched(
+    gateway: ApiGateway, doing: str, item: Any, operation: Callable[[list[Any]], Any]
+) -> None:
+    """As ``after_commit``, once for every ``item`` of one transaction and gateway.
+
+    A queryset delete of many routes then deploys the stage once, not once per route
+    (CreateDeployment is throttled to one request every few seconds).
+    """
+    connection = transaction.get_connection()
+    batches = connection.__dict__.setdefault("_aws_push_batches", {})
+    key = (doing, gateway.pk)
+    batch = batches.get(key)
+    # Still queued (not run, not discarded with a rolled-back transaction): join it.
+    if batch is not None and any(entry[1] is batch[0] for entry in connection.run_on_commit):
+        batch[1].append(item)
+        return
+    items = [item]
+
+    def run_batch() -> None:
+        batches.pop(key, None)
+        operation(items)
+
+    runner = _runner(gateway, doing, run_batch)
+    batches[key] = (runner, items)
+    transaction.on_commit(runner)
+
+
+def _runner(gateway: ApiGateway, doing: str, operation: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
         try:
             with recording_outcome(gateway), reporting_errors():
@@ -70,7 +100,7 @@ def after_commit(gateway: ApiGateway, doing: str, operation: Callable[[], Any]) 
             for report in reporters:
                 report(gateway, doing, error)
 
-    transaction.on_commit(run)
+    return run
 
 
 @contextmanager

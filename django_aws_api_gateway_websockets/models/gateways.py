@@ -82,13 +82,23 @@ class SyncedModel(models.Model):
         }
 
     def validate_saved(self, update_fields: Any) -> None:
-        """Validate what a save writes: every field, or only those in ``update_fields``."""
+        """Validate what a save writes: every field, or only those in ``update_fields``.
+
+        A save of some fields is never refused for a field it does not write (a host that
+        ``allowed_integration_hosts`` no longer lists must not stop a secret rotation).
+        """
         if update_fields is None:
             self.full_clean()
             return
         names = set(update_fields)
-        exclude = [f.name for f in self._meta.fields if f.name not in names]
-        self.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        self.clean_fields(exclude=[f.name for f in self._meta.fields if f.name not in names])
+        self.check_fields(names)
+
+    def clean(self) -> None:
+        self.check_fields(None)
+
+    def check_fields(self, names: set[str] | None) -> None:
+        """The model's own checks of the fields ``names`` (all when None)."""
 
 
 class ApiGateway(SyncedModel):
@@ -235,11 +245,19 @@ class ApiGateway(SyncedModel):
         if self.pk is not None:
             type(self)._base_manager.filter(pk=self.pk).update(**values)
 
-    def clean(self) -> None:
-        validate_integration_host(self.target_base_endpoint, "target_base_endpoint")
-        if self.domain_name and not DOMAIN_NAME_RE.match(self.domain_name):
+    def check_fields(self, names: set[str] | None) -> None:
+        def checking(name: str) -> bool:
+            return names is None or name in names
+
+        if checking("target_base_endpoint"):
+            validate_integration_host(self.target_base_endpoint, "target_base_endpoint")
+        if (
+            checking("domain_name")
+            and self.domain_name
+            and not DOMAIN_NAME_RE.match(self.domain_name)
+        ):
             raise ValidationError({"domain_name": "Invalid domain name format"})
-        if self.api_name and not API_NAME_RE.match(self.api_name):
+        if checking("api_name") and self.api_name and not API_NAME_RE.match(self.api_name):
             raise ValidationError(
                 {"api_name": "Use letters, digits, spaces, hyphens and underscores only"}
             )
@@ -369,8 +387,9 @@ class ApiGatewayAdditionalRoute(SyncedModel):
         self._push_to_aws = push_to_aws
         return super().delete(*args, **kwargs)
 
-    def clean(self) -> None:
-        validate_integration_host(self.integration_url, "integration_url")
+    def check_fields(self, names: set[str] | None) -> None:
+        if names is None or "integration_url" in names:
+            validate_integration_host(self.integration_url, "integration_url")
 
 
 @receiver(pre_delete, sender=ApiGatewayAdditionalRoute)
@@ -388,9 +407,9 @@ def delete_route_from_aws(
         return
     from ..aws import provisioning
 
-    key, route_id = instance.route_key, instance.route_id
-    push.after_commit(
+    push.after_commit_batched(
         gateway,
-        f"deleting route {key!r}",
-        lambda: provisioning.delete_route(gateway, key, route_id),
+        "deleting routes",
+        (instance.route_key, instance.route_id),
+        lambda routes: provisioning.delete_routes(gateway, routes),
     )

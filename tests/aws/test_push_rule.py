@@ -111,3 +111,14 @@ def test_a_changed_stage_description_is_deployed(aws, deployed, django_capture_o
     assert stage["DeploymentId"] == deployed.deployment_id
     latest = aws.client.get_deployment(ApiId=deployed.api_id, DeploymentId=deployed.deployment_id)
     assert latest["Description"] == "second release"
+
+
+def test_a_save_of_some_fields_is_judged_on_those_fields(gateway, settings):
+    settings.WEBSOCKETS = {**settings.WEBSOCKETS, "allowed_integration_hosts": ["other.example"]}
+    gateway.gateway_secret = "rotated-" * 5
+    gateway.save(update_fields=["gateway_secret"])  # its target host is not judged here
+    gateway.target_base_endpoint = "https://app.example.com/ws/"
+    with pytest.raises(ValidationError, match="allowed_integration_hosts"):
+        gateway.save(update_fields=["target_base_endpoint"])
+    with pytest.raises(ValidationError, match="allowed_integration_hosts"):
+        gateway.save()

@@ -45,10 +45,30 @@ def test_instance_delete(aws, deployed, django_capture_on_commit_callbacks):
 
 def test_queryset_delete(aws, deployed, django_capture_on_commit_callbacks):
     ids = dict(deployed.additional_routes.values_list("route_key", "integration_id"))
-    with django_capture_on_commit_callbacks(execute=True):
+    deployments = len(aws.deployments(deployed.api_id))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         ApiGatewayAdditionalRoute.objects.filter(api_gateway=deployed).delete()
+    assert len(callbacks) == 1  # both routes in one batch: one deployment
     for key, integration_id in ids.items():
         assert_gone(aws, deployed, key, integration_id)
+    assert len(aws.deployments(deployed.api_id)) == deployments + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_delete_leaves_aws_and_the_next_one_works(aws, deployed):
+    from django.db import transaction
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        deployed.additional_routes.get(route_key="chat").delete()
+        raise Undo
+    assert "chat" in aws.routes(deployed.api_id)
+    route = deployed.additional_routes.get(route_key="chat")
+    with transaction.atomic():
+        route.delete()
+    assert_gone(aws, deployed, "chat", route.integration_id)
 
 
 def test_delete_push_to_aws_false_keeps_aws(aws, deployed, django_capture_on_commit_callbacks):
