@@ -109,6 +109,10 @@ class StatusFlagField(models.BooleanField):
         """A new record not given the flag: its status decides (``__init__`` assigns this)."""
         return UNSET
 
+    def get_prep_value(self, value: Any) -> Any:
+        # Where Django writes the default itself (schema changes), the column's is False.
+        return super().get_prep_value(False if value is UNSET else value)
+
     @property
     def flag(self) -> Flag:
         return FLAGS[self.name]

@@ -232,3 +232,12 @@ def test_the_iam_policy(gateway, capsys, settings):
         "apigateway:PATCH",
         "apigateway:DELETE",
     }
+
+
+def test_export_to_a_file(gateway, tmp_path, capsys):
+    target = tmp_path / "websocket.json"
+    call_command("exportApiGateway", pk=gateway.pk, output=str(target))
+    assert json.loads(target.read_text())["Resources"]["Api"]["Properties"]["Name"] == "Moto"
+    assert capsys.readouterr().out == ""
+    with pytest.raises(CommandError, match="No ApiGateway with pk 999"):
+        call_command("exportApiGateway", pk=999)
