@@ -133,32 +133,44 @@ def record_routes(
 
 
 def provision_route(route: ApiGatewayAdditionalRoute, previous_route_key: str = "") -> list[str]:
-    """Bring one additional route of a deployed gateway up to date, deploy, mark it deployed.
+    """Bring one additional route of a deployed gateway up to date (``provision_routes``)."""
+    return provision_routes(route.api_gateway, [(route, previous_route_key)])
 
-    The route is looked up by key first (by ``previous_route_key`` after a rename), so a
-    route whose deployment failed (throttled, say) is not created a second time: the next
-    save finds it and only deploys.
+
+def provision_routes(
+    gateway: ApiGateway, saved: list[tuple[ApiGatewayAdditionalRoute, str]]
+) -> list[str]:
+    """Bring saved routes of a deployed gateway up to date, deploy once, mark them deployed.
+
+    ``saved`` holds each route with its key before a rename (or ``""``). Each route is looked
+    up by key first (by the previous key after a rename), so a route whose deployment failed
+    (throttled, say) is not created a second time: the next save finds it and only deploys.
     """
-    gateway = route.api_gateway
+    latest: dict[Any, tuple[ApiGatewayAdditionalRoute, str]] = {}
+    for route, previous in saved:  # a route saved twice: its latest state, its first key
+        latest[route.pk] = (route, latest.get(route.pk, (route, previous))[1] or previous)
     client = provisioning_client()
     remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
-    changes = []
-    renamed = remote.routes.get(previous_route_key)
-    if renamed is not None and route.route_key not in remote.routes:
-        client.update_route(
-            ApiId=gateway.api_id, RouteId=renamed["RouteId"], RouteKey=route.route_key
+    changes: list[str] = []
+    known = dict(remote.routes)
+    for route, previous_route_key in latest.values():
+        renamed = remote.routes.get(previous_route_key)
+        if renamed is not None and route.route_key not in remote.routes:
+            client.update_route(
+                ApiId=gateway.api_id, RouteId=renamed["RouteId"], RouteKey=route.route_key
+            )
+            remote.routes[route.route_key] = {**renamed, "RouteKey": route.route_key}
+            changes.append(f"{previous_route_key}: renamed to {route.route_key}")
+        found = route_differences(
+            remote, additional_route(route), gateway.gateway_secret, gateway.previous_gateway_secret
         )
-        remote.routes[route.route_key] = {**renamed, "RouteKey": route.route_key}
-        changes.append(f"{previous_route_key}: renamed to {route.route_key}")
-    found = route_differences(
-        remote, additional_route(route), gateway.gateway_secret, gateway.previous_gateway_secret
-    )
-    known = {**remote.routes, **apply(client, found)}
-    changes.extend(str(difference) for difference in found)
-    if changes or not route.deployed:
+        known.update({**remote.routes, **apply(client, found)})
+        changes.extend(str(difference) for difference in found)
+    routes = [route for route, _ in latest.values()]
+    if changes or not all(route.deployed for route in routes):
         deploy(client, gateway)
         gateway.record(deployment_id=gateway.deployment_id)
-    record_routes([route], known)
+    record_routes(routes, known)
     return changes
 
 

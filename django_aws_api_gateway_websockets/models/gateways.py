@@ -370,11 +370,11 @@ class ApiGatewayAdditionalRoute(SyncedModel):
             return
         from ..aws import provisioning
 
-        previous_key = changed.get("route_key", "")
-        push.after_commit(
+        push.after_commit_batched(
             gateway,
-            f"provisioning route {self.route_key!r}",
-            lambda: provisioning.provision_route(self, previous_route_key=previous_key),
+            "provisioning routes",
+            (self, changed.get("route_key", "")),
+            lambda saved: provisioning.provision_routes(gateway, saved),
         )
 
     def delete(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> Any:

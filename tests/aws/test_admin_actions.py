@@ -107,6 +107,6 @@ def test_a_route_aws_refuses_is_kept_and_reported(admin_client, aws, deployed):
     )
     (message,) = [str(m) for m in get_messages(response.wsgi_request) if "AWS" in str(m)]
     assert message.startswith("Moto: the database change is kept, but AWS refused it")
-    assert "provisioning route 'chat': AccessDeniedException" in message
+    assert "provisioning routes: AccessDeniedException" in message
     assert ApiGatewayAdditionalRoute.objects.get().deployed is False
     assert ApiGateway.objects.get().pk == deployed.pk

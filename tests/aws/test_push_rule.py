@@ -122,3 +122,16 @@ def test_a_save_of_some_fields_is_judged_on_those_fields(gateway, settings):
         gateway.save(update_fields=["target_base_endpoint"])
     with pytest.raises(ValidationError, match="allowed_integration_hosts"):
         gateway.save()
+
+
+def test_routes_saved_together_deploy_once(aws, deployed, django_capture_on_commit_callbacks):
+    deployments = len(aws.deployments(deployed.api_id))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for key in ("chat", "notify", "typing"):
+            new_route(deployed, key).save()
+    assert len(callbacks) == 1
+    assert {"chat", "notify", "typing"} <= set(aws.routes(deployed.api_id))
+    assert len(aws.deployments(deployed.api_id)) == deployments + 1
+    remote = aws.routes(deployed.api_id)
+    for route in ApiGatewayAdditionalRoute.objects.all():
+        assert (route.deployed, route.route_id) == (True, remote[route.route_key]["RouteId"])
