@@ -10,8 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from ..aws import push
-from ..aws.remote import ApiGatewaySyncError
+from ..aws import deferred
 from ..aws.sync import check
 from ..models import (
     ApiGateway,
@@ -28,16 +27,16 @@ class PushFailuresAsMessages(admin.ModelAdmin):
     def _reporting(
         self, view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
     ) -> HttpResponse:
-        def report(gateway: ApiGateway, doing: str, error: ApiGatewaySyncError) -> None:
+        with deferred.collecting_errors() as errors:
+            response = view(request, *args, **kwargs)
+        for record, error in errors:
             self.message_user(
                 request,
-                f"{gateway}: the database change is kept, but AWS refused it ({doing}: "
-                f"{error}); 'Check the deployed API' lists what differs, 'Sync to AWS' retries.",
+                f"{record}: saved, but AWS refused the change ({error}); run 'Sync to AWS' on "
+                "its gateway to try again.",
                 messages.ERROR,
             )
-
-        with push.failures_reported(report):
-            return view(request, *args, **kwargs)
+        return response
 
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return self._reporting(super().changeform_view, request, *args, **kwargs)

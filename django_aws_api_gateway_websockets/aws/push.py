@@ -15,7 +15,7 @@ It goes once the saving transaction commits (at once when none is open), so AWS 
 called while the caller holds row locks, and a rollback never leaves AWS changed. A save with
 ``update_fields`` follows the same rule. A failure is recorded in the gateway's
 ``last_error`` and raised as ``ApiGatewaySyncError`` where the commit happened, unless
-``failures_reported()`` is active (the admin turns failures into messages).
+``deferred.collecting_errors()`` is active (the admin turns failures into messages).
 
 The explicit actions (``create_gateway``, ``create_custom_domain``, ``sync_to_aws``,
 ``sync_from_aws``, ``rotate_gateway_secret``, the management commands and the admin actions of
@@ -28,21 +28,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
 from ..conf import app_settings
+from . import deferred
 from .remote import AWS_ERRORS, ApiGatewaySyncError, describe_error, reporting_errors
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
 
 logger = logging.getLogger(__name__)
-
-Report = Callable[["ApiGateway", str, ApiGatewaySyncError], None]
-_reporters: ContextVar[tuple[Report, ...]] = ContextVar("push_failure_reporters", default=())
 
 
 def push_enabled(push_to_aws: bool | None) -> bool:
@@ -55,9 +52,11 @@ def applies(gateway: ApiGateway | None, changes_aws: bool, push_to_aws: bool | N
     return gateway is not None and gateway.is_deployed and changes_aws and push_enabled(push_to_aws)
 
 
-def after_commit(gateway: ApiGateway, doing: str, operation: Callable[[], Any]) -> None:
-    """Run ``operation`` (an AWS change of ``gateway``) once the transaction commits."""
-    transaction.on_commit(_runner(gateway, doing, operation))
+def after_commit(
+    record: object, gateway: ApiGateway, doing: str, operation: Callable[[], Any]
+) -> None:
+    """Run ``operation`` (an AWS change of ``record``, of ``gateway``) once it commits."""
+    transaction.on_commit(_runner(record, gateway, doing, operation))
 
 
 def after_commit_batched(
@@ -82,35 +81,25 @@ def after_commit_batched(
         batches.pop(key, None)
         operation(items)
 
-    runner = _runner(gateway, doing, run_batch)
+    runner = _runner(gateway, gateway, doing, run_batch)
     batches[key] = (runner, items)
     transaction.on_commit(runner)
 
 
-def _runner(gateway: ApiGateway, doing: str, operation: Callable[[], Any]) -> Callable[[], None]:
-    def run() -> None:
+def _runner(
+    record: object, gateway: ApiGateway, doing: str, operation: Callable[[], Any]
+) -> Callable[[], None]:
+    """The on-commit callback: the outcome in ``last_error``, a refusal for ``deferred``."""
+
+    def push() -> None:
         try:
             with recording_outcome(gateway), reporting_errors():
                 operation()
         except ApiGatewaySyncError as error:
-            reporters = _reporters.get()
             logger.warning("%r: %s failed in AWS: %s", gateway.api_name, doing, error)
-            if not reporters:
-                raise
-            for report in reporters:
-                report(gateway, doing, error)
+            raise
 
-    return run
-
-
-@contextmanager
-def failures_reported(report: Report) -> Iterator[None]:
-    """Pushes that fail inside the block (their transaction committing) go to ``report``."""
-    token = _reporters.set((*_reporters.get(), report))
-    try:
-        yield
-    finally:
-        _reporters.reset(token)
+    return deferred.reported(record, push)
 
 
 @contextmanager

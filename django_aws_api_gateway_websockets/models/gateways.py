@@ -219,7 +219,7 @@ class ApiGateway(SyncedModel):
         super().save(*args, **kwargs)
         changed = self.changed_synced_fields(update_fields)
         if push.applies(self, bool(changed), push_to_aws):
-            push.after_commit(self, "syncing", self.sync_to_aws)
+            push.after_commit(self, self, "syncing", self.sync_to_aws)
 
     @classmethod
     def from_db(cls, db: Any, field_names: Any, values: Any) -> Any:
