@@ -108,12 +108,12 @@ class Setting(Generic[T]):
         self.key = name
 
     @overload
-    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+    def __get__(self, instance: None, owner: type[AppSettings]) -> Setting[T]: ...
 
     @overload
-    def __get__(self, instance: AppSettings, owner: type) -> T: ...
+    def __get__(self, instance: AppSettings, owner: type[AppSettings]) -> T: ...
 
-    def __get__(self, instance: AppSettings | None, owner: type) -> T | Setting[T]:
+    def __get__(self, instance: AppSettings | None, owner: type[AppSettings]) -> T | Setting[T]:
         if instance is None:
             return self
         given, value = self.given(instance.user_settings)

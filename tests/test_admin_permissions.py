@@ -290,6 +290,42 @@ def test_editing_without_manage_aws_changes_nothing_in_aws(
     assert "AWS was not changed" in message
 
 
+def test_the_gateway_page_without_manage_aws_changes_nothing_in_aws(
+    django_user_model, aws_calls, gateway, django_capture_on_commit_callbacks
+):
+    # The gateway's own fields and an inline route: both saved here, neither pushed.
+    client = staff_client(
+        django_user_model,
+        "view_apigateway",
+        "change_apigateway",
+        "view_apigatewayadditionalroute",
+        "add_apigatewayadditionalroute",
+    )
+    change = url("apigateway", "change", gateway.pk)
+    form = client.get(change).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "tags"}
+    data.update(
+        {
+            "tags": "{}",
+            "target_base_endpoint": "https://moved.example.com/ws/",
+            "additional_routes-TOTAL_FORMS": "1",
+            "additional_routes-INITIAL_FORMS": "0",
+            "additional_routes-0-name": "Chat",
+            "additional_routes-0-route_key": "chat",
+            "additional_routes-0-integration_url": "https://app.example.com/ws/chat",
+            "additional_routes-0-route_response": "on",
+        }
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(change, data, follow=True)
+    assert aws_calls == []
+    gateway.refresh_from_db()
+    assert gateway.target_base_endpoint == "https://moved.example.com/ws/"
+    assert ApiGatewayAdditionalRoute.objects.get(route_key="chat").deployed is False
+    not_pushed = [m for m in messages_of(response) if "AWS was not changed" in m]
+    assert sorted(m.split(":")[0] for m in not_pushed) == ["Chat", "Deployed"]
+
+
 def test_the_secret_fingerprint_date_follows_every_change(gateway):
     assert gateway.gateway_secret_rotated_on is not None
     first = gateway.gateway_secret_rotated_on

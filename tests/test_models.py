@@ -205,13 +205,15 @@ def test_create_gateway_needs_a_target(db):
         gateway.create_gateway()
 
 
-def test_route_added_to_a_created_gateway_is_deployed(new_gateway):
+def test_route_added_to_a_created_gateway_is_deployed(
+    new_gateway, django_capture_on_commit_callbacks
+):
     ApiGateway.objects.filter(pk=new_gateway.pk).update(
         api_created=True, api_id="abc", deployment_id="dep0"
     )
     new_gateway.refresh_from_db()
     client = aws_client()
-    with patch(PATCH_CLIENT, return_value=client):
+    with patch(PATCH_CLIENT, return_value=client), django_capture_on_commit_callbacks(execute=True):
         route = ApiGatewayAdditionalRoute.objects.create(
             api_gateway=new_gateway,
             name="Extra",

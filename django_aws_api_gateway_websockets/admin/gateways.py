@@ -8,18 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from ..aws import deferred
-from ..aws.remote import ApiGatewaySyncError
+from ..aws import deferred, push
 from ..aws.sync import check
 from ..models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,
 )
-from ..models.gateways import push_enabled
 from .base import PermissionCheckedAdmin
 
 logger = logging.getLogger(__name__)
@@ -56,6 +53,52 @@ class ReportsRefusedPushes(PermissionCheckedAdmin):
             text = without_secrets(f"{record}: {refused_message(error)}", gateway_of(record))
             self.message_user(request, text, messages.ERROR)
         return response
+
+    # Saves and deletes go through the model, which pushes by ``aws.push``'s one rule. Only a
+    # user without ``manage_aws`` changes the records alone (``push_to_aws=False``).
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if self.has_manage_aws_permission(request):
+            obj.save()
+        else:
+            self._save_here_only(request, obj, form.changed_data)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if self.has_manage_aws_permission(request):
+            return super().save_formset(request, form, formset, change)
+        # By identity: a new record has no pk, so it cannot be a dict key itself.
+        changed = {id(f.instance): f.changed_data for f in formset.forms if f.has_changed()}
+        for record in formset.save(commit=False):
+            self._save_here_only(request, record, changed.get(id(record), []))
+        for record in formset.deleted_objects:
+            record.delete(push_to_aws=False)
+        formset.save_m2m()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        if isinstance(obj, ApiGatewayAdditionalRoute) and not self.has_manage_aws_permission(
+            request
+        ):
+            obj.delete(push_to_aws=False)
+        else:
+            super().delete_model(request, obj)  # a gateway's deletion leaves AWS as it is
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        if queryset.model is not ApiGatewayAdditionalRoute or self.has_manage_aws_permission(
+            request
+        ):
+            super().delete_queryset(request, queryset)
+            return
+        for obj in queryset:
+            obj.delete(push_to_aws=False)
+
+    def _save_here_only(self, request: HttpRequest, obj: Any, changed_data: Any) -> None:
+        """Save without AWS; say so when the model's rule would have pushed the save."""
+        new_route = isinstance(obj, ApiGatewayAdditionalRoute) and not obj.deployed
+        changes_aws = new_route or bool(set(changed_data) & set(obj.synced_fields))
+        would_push = push.applies(gateway_of(obj), changes_aws, None)
+        obj.save(push_to_aws=False)
+        if would_push:
+            self.message_user(request, NOT_PUSHED.format(obj), messages.WARNING)
 
     # Django offers an action to a user with ANY of its ``permissions``, so an action that
     # needs two names one check that requires both.
@@ -200,33 +243,6 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
     def previous_gateway_secret_fingerprint(self, obj: ApiGateway) -> str:
         return secret_fingerprint(obj.previous_gateway_secret)
 
-    def save_model(self, request: HttpRequest, obj: ApiGateway, form: Any, change: bool) -> None:
-        """Saved here, pushed to AWS after the commit; an AWS failure is a message, not a 500.
-
-        Only for users allowed to change the API in AWS (``manage_aws``); for others the
-        record is saved and the admin says that AWS was left as it was.
-        """
-        obj.save(push_to_aws=False)
-        if not (change and obj.is_deployed and push_enabled(None) and form.changed_data):
-            return
-        if not self.has_manage_aws_permission(request):
-            self.message_user(request, NOT_PUSHED.format(obj), messages.WARNING)
-            return
-        queryset = ApiGateway.objects.filter(pk=obj.pk)
-        transaction.on_commit(
-            lambda: self._each(
-                request, queryset, "syncing to AWS", lambda g: _changes(g.sync_to_aws())
-            )
-        )
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if formset.model is not ApiGatewayAdditionalRoute:
-            return super().save_formset(request, form, formset, change)
-        for route in formset.save(commit=False):
-            save_route(self, request, route)
-        for route in formset.deleted_objects:
-            route.delete()
-
     def _provision(
         self, request: HttpRequest, queryset: QuerySet[ApiGateway], method: str, what: str
     ) -> None:
@@ -266,27 +282,6 @@ class ApiGatewayAdmin(ReportsRefusedPushes):
                 self.message_user(request, f"{gateway}: {text}", level)
 
 
-def save_route(
-    modeladmin: ReportsRefusedPushes, request: HttpRequest, route: ApiGatewayAdditionalRoute
-) -> None:
-    """Save a route; when AWS refuses it, the record is kept and the admin says so.
-
-    A new route on a deployed gateway is created in AWS at once, a change is pushed after the
-    commit (``ReportsRefusedPushes`` reports a refusal); neither for a user without
-    ``manage_aws``, whose route is saved for a later 'Sync to AWS'.
-    """
-    if not modeladmin.has_manage_aws_permission(request):
-        route.save(push_to_aws=False)
-        if route.api_gateway.is_deployed:
-            modeladmin.message_user(request, NOT_PUSHED.format(route), messages.WARNING)
-        return
-    try:
-        route.save()
-    except ApiGatewaySyncError as exc:
-        text = without_secrets(f"{route}: {refused_message(exc)}", route.api_gateway)
-        modeladmin.message_user(request, text, messages.ERROR)
-
-
 NOT_PUSHED = (
     "{}: saved here only; AWS was not changed, which needs the permission 'Can create, sync "
     "and check the API in AWS'. Someone who has it can run 'Sync to AWS'."
@@ -321,8 +316,3 @@ class ApiGatewayAdditionalRouteAdmin(ReportsRefusedPushes):
     ]
     list_filter = ["api_gateway", "deployed"]
     readonly_fields = ["deployed"]
-
-    def save_model(
-        self, request: HttpRequest, obj: ApiGatewayAdditionalRoute, form: Any, change: bool
-    ) -> None:
-        save_route(self, request, obj)

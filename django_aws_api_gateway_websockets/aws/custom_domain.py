@@ -28,30 +28,28 @@ if TYPE_CHECKING:
 
 
 def create_custom_domain(gateway: ApiGateway) -> bool:
-    """Create (or reuse) the custom domain and map it to the stage. DNS records stay yours."""
-    if not gateway.api_created:
+    """Create (or reuse) the custom domain and map it to the stage. DNS records stay yours.
+
+    Each step is recorded as AWS answers it (``domain_created``, then ``mapped``).
+    """
+    if gateway.needs_api_creation:
         raise ValueError("The API needs to be created before calling this method")
     if not gateway.domain_name:
         raise ValueError("A domain name is required")
     if not gateway.certificate_arn:
         raise ValueError("A Certificate ARN is required")
-    if gateway.custom_domain_created:
+    if gateway.provisioning_status == gateway.Status.MAPPED:
         return False
     client = provisioning_client()
     domain = domain_name(client, gateway)
     configuration = (domain.get("DomainNameConfigurations") or [{}])[0]
-    gateway.api_gateway_domain_name = configuration.get("ApiGatewayDomainName", "")
-    gateway.hosted_zone_id = configuration.get("HostedZoneId") or gateway.hosted_zone_id
-    gateway.api_mapping_id = api_mapping_id(client, gateway)
-    gateway.custom_domain_created = True
-    gateway.save(
-        update_fields=[
-            "api_gateway_domain_name",
-            "hosted_zone_id",
-            "api_mapping_id",
-            "custom_domain_created",
-            "updated_on",
-        ]
+    gateway.record(
+        api_gateway_domain_name=configuration.get("ApiGatewayDomainName", ""),
+        hosted_zone_id=configuration.get("HostedZoneId") or gateway.hosted_zone_id,
+        provisioning_status=gateway.Status.DOMAIN_CREATED,
+    )
+    gateway.record(
+        api_mapping_id=api_mapping_id(client, gateway), provisioning_status=gateway.Status.MAPPED
     )
     return True
 

@@ -41,10 +41,15 @@ class Difference:
         return f"{self.route_key or 'API'}: {self.problem}"
 
 
-def apply(client: Any, differences: Iterable[Difference]) -> None:
+def apply(client: Any, differences: Iterable[Difference]) -> dict[str, dict[str, Any]]:
+    """Apply each fix; the routes the fixes created or changed, by key (for their ids)."""
+    routes = {}
     for difference in differences:
         if difference.fix is not None:
-            difference.fix(client)
+            result = difference.fix(client)
+            if isinstance(result, dict) and {"RouteKey", "RouteId"} <= result.keys():
+                routes[result["RouteKey"]] = result
+    return routes
 
 
 def gateway_differences(
@@ -55,6 +60,20 @@ def gateway_differences(
     for wanted in routes:
         found.extend(route_differences(remote, wanted, secret, gateway.previous_gateway_secret))
     return found + stage_differences(gateway, remote)
+
+
+def unrecorded_routes(remote: RemoteApi, routes: Iterable[WantedRoute]) -> list[Difference]:
+    """Routes AWS has that no record describes: drift the other way (nothing to fix here)."""
+    known = {wanted.key for wanted in routes}
+    return [
+        Difference(
+            key,
+            "route is in AWS but not recorded in Django (Sync from AWS records it)",
+            kind="unrecorded",
+        )
+        for key in sorted(remote.routes)
+        if key not in known
+    ]
 
 
 def api_differences(gateway: ApiGateway, remote: RemoteApi) -> list[Difference]:
@@ -87,9 +106,21 @@ def stage_differences(gateway: ApiGateway, remote: RemoteApi) -> list[Difference
             Description=gateway.stage_description,
         )
         return [Difference("", f"stage {gateway.stage_name!r} is missing", create, "stage")]
+    found = []
+    if (remote.stage.get("Description") or "") != gateway.stage_description:
+        # UpdateStage, then the deployment that follows every batch of fixes carries it too.
+        describe = partial(
+            _call,
+            "update_stage",
+            ApiId=remote.api_id,
+            StageName=gateway.stage_name,
+            Description=gateway.stage_description,
+        )
+        problem = f"stage {gateway.stage_name!r} description differs from stage_description"
+        found.append(Difference("", problem, describe, "stage"))
     if not remote.stage.get("DeploymentId"):
-        return [Difference("", f"stage {gateway.stage_name!r} is not deployed", kind="stage")]
-    return []
+        found.append(Difference("", f"stage {gateway.stage_name!r} is not deployed", kind="stage"))
+    return found
 
 
 def route_differences(
@@ -213,11 +244,9 @@ def _call(method: str, client: Any, **arguments: Any) -> Any:
     return getattr(client, method)(**arguments)
 
 
-def _retarget(client: Any, api_id: str, route: dict, wanted: WantedRoute, secret: str) -> None:
+def _retarget(client: Any, api_id: str, route: dict, wanted: WantedRoute, secret: str) -> dict:
     request = wanted_state.integration_request(api_id, wanted.uri, secret)
     integration = client.create_integration(**request)
-    client.update_route(
-        ApiId=api_id,
-        RouteId=route["RouteId"],
-        Target=f"integrations/{integration['IntegrationId']}",
-    )
+    target = f"integrations/{integration['IntegrationId']}"
+    client.update_route(ApiId=api_id, RouteId=route["RouteId"], Target=target)
+    return {**route, "Target": target}

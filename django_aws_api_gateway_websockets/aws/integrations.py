@@ -130,12 +130,17 @@ def route_request(api_id: str, wanted: WantedRoute, integration_id: str) -> dict
     return arguments
 
 
-def create_route(client: Any, api_id: str, wanted: WantedRoute, secret: str) -> None:
-    """Create the route's integration, the route, and its route response when it replies."""
+def create_route(client: Any, api_id: str, wanted: WantedRoute, secret: str) -> dict[str, Any]:
+    """Create the route's integration, the route, and its route response when it replies.
+
+    Returns the route as GetRoutes would list it (key, id, target), for the record's ids.
+    """
     integration = client.create_integration(**integration_request(api_id, wanted.uri, secret))
+    target = f"integrations/{integration['IntegrationId']}"
     route = client.create_route(**route_request(api_id, wanted, integration["IntegrationId"]))
     if wanted.reply:
         add_route_response(client, api_id, route.get("RouteId"))
+    return {"RouteKey": wanted.key, "RouteId": route.get("RouteId"), "Target": target}
 
 
 def add_route_response(client: Any, api_id: str, route_id: Any) -> None:

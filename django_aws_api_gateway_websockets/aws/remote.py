@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +29,21 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, ClientError):
         message = error.response.get("Error", {}).get("Message", "")
         return f"{error_code(error)}: {message}".rstrip(": ")
+    if isinstance(error, ApiGatewaySyncError | ValueError):
+        return str(error)
     return type(error).__name__
 
 
 AWS_ERRORS = (BotoCoreError, ClientError)
+
+
+@contextmanager
+def reporting_errors() -> Iterator[None]:
+    """AWS errors raised as ``ApiGatewaySyncError``, as 4.1.0's sync methods raise them."""
+    try:
+        yield
+    except AWS_ERRORS as error:
+        raise ApiGatewaySyncError(describe_error(error)) from error
 
 
 def pages(call: Callable[..., dict[str, Any]], **kwargs: Any) -> Iterator[dict[str, Any]]:

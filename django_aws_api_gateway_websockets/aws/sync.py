@@ -8,37 +8,40 @@ changed anything; ``pull`` reads AWS back into the records (4.1.0's ``sync_from_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .differences import API_ATTRIBUTES, Difference, apply, gateway_differences
+from .differences import (
+    API_ATTRIBUTES,
+    Difference,
+    apply,
+    gateway_differences,
+    unrecorded_routes,
+)
 from .integrations import additional_route, built_in_routes, new_secret, secret_parameter
-from .provisioning import deploy, provisioning_client
-from .remote import AWS_ERRORS, ApiGatewaySyncError, RemoteApi, describe_error
+from .provisioning import deploy, provisioning_client, record_routes
+from .remote import RemoteApi, integration_id_of, reporting_errors
 from .throttling import ThrottledClient
 
 if TYPE_CHECKING:
     from ..models import ApiGateway
 
 
-@contextmanager
-def reporting_errors() -> Iterator[None]:
-    """AWS errors raised as ``ApiGatewaySyncError``, as 4.1.0's sync methods raise them."""
-    try:
-        yield
-    except AWS_ERRORS as error:
-        raise ApiGatewaySyncError(describe_error(error)) from error
-
-
 def differences(
-    gateway: ApiGateway, client: Any, secret: str, only: Callable[[Difference], bool] | None = None
+    gateway: ApiGateway,
+    client: Any,
+    secret: str,
+    only: Callable[[Difference], bool] | None = None,
+    unrecorded: bool = False,
 ) -> list[Difference]:
+    """What to fix in AWS; with ``unrecorded``, also the routes only AWS has (``check``)."""
     remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
     routes = built_in_routes(gateway) + [
         additional_route(r) for r in gateway.additional_routes.all()
     ]
     found = gateway_differences(gateway, remote, routes, secret)
+    if unrecorded:
+        found += unrecorded_routes(remote, routes)
     return [d for d in found if only is None or only(d)]
 
 
@@ -69,7 +72,7 @@ def push(
         changes = [str(difference) for difference in found]
         if dry_run:
             return changes
-        apply(client, found)
+        created = apply(client, found)
         # A promotion always deploys: an earlier push may have changed the integrations and
         # failed to deploy, and a stage serves its last deployment ("Every time you update an
         # API, you must redeploy it", "Deploy WebSocket APIs in API Gateway",
@@ -77,6 +80,7 @@ def push(
         if found or promoting:
             deploy(client, gateway)
             changes.append(f"deployed stage {gateway.stage_name!r}")
+            record_routes(list(gateway.additional_routes.all()), created)
     retire = only is None and not found and not promoting and bool(gateway.previous_gateway_secret)
     if retire:
         gateway.previous_gateway_secret = ""
@@ -120,7 +124,7 @@ def check(gateway: ApiGateway) -> list[Difference]:
     """What AWS has otherwise than this package needs, route by route. Changes nothing."""
     client = provisioning_client()
     with reporting_errors():
-        found = differences(gateway, client, gateway.sent_secret)
+        found = differences(gateway, client, gateway.sent_secret, unrecorded=True)
     if not gateway.gateway_secret:
         problem = "AWS is not known to send the gateway's secret (run Sync to AWS)"
         found.insert(0, Difference("", problem))
@@ -140,11 +144,9 @@ def pull(gateway: ApiGateway, client: Any = None) -> list[str]:
         remote = RemoteApi.read(client, gateway.api_id, gateway.stage_name)
         values = gateway_values(gateway, remote)
         changed = [name for name, value in values.items() if getattr(gateway, name) != value]
-        for name in changed:
-            setattr(gateway, name, values[name])
         if changed:
-            # update_fields: no validation, and nothing pushed straight back to AWS
-            gateway.save(update_fields=[*changed, "updated_on"])
+            # Recorded as AWS has it: not a save, so nothing is pushed straight back.
+            gateway.record(**{name: values[name] for name in changed})
         changes = [f"updated {name}" for name in changed]
         changes.extend(pull_routes(gateway, remote))
     return changes
@@ -167,17 +169,21 @@ def gateway_values(gateway: ApiGateway, remote: RemoteApi) -> dict[str, Any]:
             ApiId=gateway.api_id, DeploymentId=stage["DeploymentId"]
         )
         values["stage_description"] = deployment.get("Description", "")
+    secret = secret_sent_by(remote)
+    known = (gateway.gateway_secret, gateway.pending_gateway_secret)
+    if secret and secret not in (*known, gateway.previous_gateway_secret):
+        values["gateway_secret"] = secret
+    return values
+
+
+def secret_sent_by(remote: RemoteApi) -> str:
+    """The one secret every integration of ``remote`` sends, or "" (none, or several)."""
     parameters = (
         (integration.get("RequestParameters") or {}).get(secret_parameter())
         for integration in remote.integrations.values()
     )
     sent = {value for value in parameters if value is not None}
-    if len(sent) == 1:
-        secret = sent.pop().strip("'")
-        known = (gateway.gateway_secret, gateway.pending_gateway_secret)
-        if secret not in (*known, gateway.previous_gateway_secret):
-            values["gateway_secret"] = secret
-    return values
+    return sent.pop().strip("'") if len(sent) == 1 else ""
 
 
 def pull_routes(gateway: ApiGateway, remote: RemoteApi) -> list[str]:
@@ -215,4 +221,6 @@ def route_values(remote: RemoteApi, route: dict[str, Any]) -> dict[str, Any]:
         "integration_url": (remote.integration_of(route) or {}).get("IntegrationUri", ""),
         "route_response": any(r.get("RouteResponseKey") == "$default" for r in responses),
         "deployed": True,
+        "route_id": route["RouteId"],
+        "integration_id": integration_id_of(route),
     }

@@ -11,7 +11,7 @@ from ..conf import MAX_MESSAGE_BYTES
 from ..fields import validate_integration_host
 from .channels import ChannelPermission, ChannelPermissionRule
 from .credentials import hash_session_key, hash_user_auth
-from .gateways import ApiGateway, ApiGatewayAdditionalRoute
+from .gateways import ApiGateway, ApiGatewayAdditionalRoute, delete_route_from_aws
 from .reports import DeliveryBatch, DeliveryReport
 from .sessions import WebSocketSession, WebSocketSessionQuerySet
 from .signals import close_sessions_on_logout, disconnect_sessions_of_deleted_gateway
@@ -30,6 +30,7 @@ __all__ = [
     "WebSocketSessionQuerySet",
     "WebSocketToken",
     "close_sessions_on_logout",
+    "delete_route_from_aws",
     "disconnect_sessions_of_deleted_gateway",
     "get_boto3_client",
     "get_region_name",

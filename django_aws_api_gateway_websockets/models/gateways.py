@@ -7,15 +7,23 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
-from ..aws import deferred
+from ..aws import push
 from ..aws.factory import API_ID_MESSAGE, API_ID_PATTERN, management_endpoint
 from ..aws.integrations import new_secret
-from ..conf import app_settings
 from ..fields import EndpointURLField, validate_integration_host
 from .channels import CHANNEL_NAME_MAX_LENGTH, validate_channel_name
+from .state import (
+    API_COMPLETE,
+    ProvisioningStatus,
+    StatusFlagField,
+    flag_columns,
+    keep_loaded_status,
+)
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
@@ -38,9 +46,7 @@ SYNCED_GATEWAY_FIELDS = (
 SYNCED_ROUTE_FIELDS = ("route_key", "integration_url", "route_response")
 
 
-def push_enabled(push_to_aws: bool | None) -> bool:
-    """An explicit ``push_to_aws`` wins; else ``WEBSOCKETS["push_changes_to_aws"]`` (4.x)."""
-    return app_settings.push_changes_to_aws if push_to_aws is None else push_to_aws
+push_enabled = push.push_enabled  # 4.x's name here; the rule lives in ``aws.push``
 
 
 class SyncedModel(models.Model):
@@ -60,15 +66,42 @@ class SyncedModel(models.Model):
     def synced_values(self) -> dict[str, Any]:
         return {name: self.__dict__[name] for name in self.synced_fields if name in self.__dict__}
 
-    def changed_synced_fields(self) -> dict[str, Any]:
-        """The changed fields, with their previous values; resets the snapshot."""
+    def changed_synced_fields(self, saved: Any = None) -> dict[str, Any]:
+        """The changed fields (of those ``saved``, all if None) with their previous values.
+
+        The snapshot then holds what was saved.
+        """
         previous = getattr(self, "_aws_snapshot", {})
-        self._aws_snapshot = current = self.synced_values()
+        current = {
+            name: value
+            for name, value in self.synced_values().items()
+            if saved is None or name in saved
+        }
+        self._aws_snapshot = {**previous, **current}
         return {
             name: previous[name]
             for name, value in current.items()
             if name in previous and previous[name] != value
         }
+
+    def validate_saved(self, update_fields: Any) -> None:
+        """Validate what a save writes: every field, or only those in ``update_fields``.
+
+        A save of some fields is never refused for a field it does not write (a host that
+        ``allowed_integration_hosts`` no longer lists must not stop a secret rotation).
+        """
+        if update_fields is None:
+            self.full_clean()
+            return
+        names = set(update_fields)
+        self.clean_fields(exclude=[f.name for f in self._meta.fields if f.name not in names])
+        self.check_fields(names)
+
+    def clean(self) -> None:
+        self.check_fields(None)
+
+    def check_fields(self, names: set[str] | None) -> None:
+        """The model's own checks of the fields ``names`` (all when None)."""
 
 
 class ApiGateway(SyncedModel):
@@ -78,16 +111,8 @@ class ApiGateway(SyncedModel):
         additional_routes: RelatedManager[ApiGatewayAdditionalRoute]
         sessions: RelatedManager[WebSocketSession]
 
-    class ProvisioningStatus(models.TextChoices):
-        """How far creating the gateway in AWS has come (4.x's values)."""
-
-        PENDING = "pending", "Pending"
-        CREATING = "creating", "Creating"
-        API_CREATED = "api_created", "API created"
-        ROUTES_CREATED = "routes_created", "Routes created"
-        DEPLOYED = "deployed", "Deployed"
-        DOMAIN_CREATED = "domain_created", "Custom domain created"
-        MAPPED = "mapped", "Custom domain mapped"
+    ProvisioningStatus = ProvisioningStatus
+    Status = ProvisioningStatus
 
     api_name = models.CharField(max_length=255, unique=True)
     api_description = models.CharField(max_length=255, blank=True, default="")
@@ -128,8 +153,26 @@ class ApiGateway(SyncedModel):
     api_endpoint = models.CharField(max_length=255, blank=True, default="")
     api_gateway_domain_name = models.CharField(max_length=255, blank=True, default="")
     api_mapping_id = models.CharField(max_length=128, blank=True, default="")
-    api_created = models.BooleanField(default=False, editable=False)
-    custom_domain_created = models.BooleanField(default=False, editable=False)
+    # The provisioning state: this one field (see ``models.state``). Declared before the two
+    # flags that mirror it, so a row's status is loaded before them.
+    provisioning_status = models.CharField(
+        max_length=16,
+        choices=ProvisioningStatus.choices,
+        default=ProvisioningStatus.PENDING,
+        help_text="How far creating the gateway in AWS has come; the only provisioning state. "
+        "'Creating' means a run holds the claim: if none is running, check AWS and set "
+        "'Pending' (no API there) or 'API created' (record its api_id; the next run finishes).",
+    )
+    api_created = StatusFlagField(
+        default=False,
+        editable=False,
+        help_text="4.1.0's flag, kept for 4.1.0 code: written from provisioning_status.",
+    )
+    custom_domain_created = StatusFlagField(
+        default=False,
+        editable=False,
+        help_text="4.1.0's flag, kept for 4.1.0 code: written from provisioning_status.",
+    )
     # The three secrets (see docs/security.md): ``gateway_secret`` is the one AWS is known to
     # send (pushed and deployed); ``pending_gateway_secret`` is being pushed, accepted already
     # and promoted once every integration carries it and the stage is deployed;
@@ -168,12 +211,6 @@ class ApiGateway(SyncedModel):
         help_text="A new secret not yet known to be in AWS: accepted, and made the gateway "
         "secret once a push to every integration succeeded.",
     )
-    provisioning_status = models.CharField(
-        max_length=16,
-        choices=ProvisioningStatus.choices,
-        default=ProvisioningStatus.PENDING,
-        help_text="Follows api_created and custom_domain_created.",
-    )
     last_error = models.CharField(
         max_length=255,
         blank=True,
@@ -206,35 +243,38 @@ class ApiGateway(SyncedModel):
     synced_fields = SYNCED_GATEWAY_FIELDS
 
     def save(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> None:
-        """Save; a full save validates, and pushes changed synced fields to a deployed API.
+        """Validate what is saved, save, and push a change AWS holds by ``aws.push``'s rule.
 
-        A save with ``update_fields`` (how provisioning records progress) neither validates
-        nor calls AWS. The push runs once the transaction commits; ``push_to_aws=False``
-        skips it, ``True`` forces it, ``None`` follows ``WEBSOCKETS["push_changes_to_aws"]``.
+        The rule is the same whatever the arguments: a save with ``update_fields`` validates
+        those fields and pushes when one AWS holds changed. ``push_to_aws=False`` never
+        pushes, ``True`` pushes whatever the setting, ``None`` follows
+        ``WEBSOCKETS["push_changes_to_aws"]``.
         """
-        full_save = kwargs.get("update_fields") is None
-        if full_save:
-            self.full_clean()
+        update_fields = kwargs.get("update_fields")
+        if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
+            self.target_base_endpoint += "/"
+        self.validate_saved(update_fields)
         if self._state.adding and not (self.gateway_secret or self.pending_gateway_secret):
             # Every record has a secret from the start: pending until AWS has it.
             self.pending_gateway_secret = new_secret()
-        if self.target_base_endpoint and not self.target_base_endpoint.endswith("/"):
-            self.target_base_endpoint += "/"
-        self._follow_provisioning_flags(kwargs)
         self._note_secret_change(kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"provisioning_status", *flag_columns("")} & set(
+            update_fields
+        ):
+            # The status and the flags that mirror it are written together.
+            kwargs["update_fields"] = {*update_fields, "provisioning_status", *flag_columns("")}
         super().save(*args, **kwargs)
         if "gateway_secret" in self.__dict__:
             self._loaded_secret = self.gateway_secret
-        if not full_save:
-            return
-        changed = self.changed_synced_fields()
-        if changed and self.is_deployed and push_enabled(push_to_aws):
-            push = deferred.reported(self, lambda: self.sync_to_aws(fields=list(changed)))
-            transaction.on_commit(push)
+        changed = self.changed_synced_fields(update_fields)
+        if push.applies(self, bool(changed), push_to_aws):
+            push.after_commit(self, self, "syncing", self.sync_to_aws)
 
     @classmethod
-    def from_db(cls, *args: Any, **kwargs: Any) -> Any:
-        instance = super().from_db(*args, **kwargs)
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> Any:
+        instance = super().from_db(db, field_names, values, **kwargs)
+        keep_loaded_status(instance, field_names, values)
         instance._loaded_secret = instance.__dict__.get("gateway_secret")
         return instance
 
@@ -251,50 +291,67 @@ class ApiGateway(SyncedModel):
         if update_fields is not None:
             save_kwargs["update_fields"] = [*update_fields, "gateway_secret_rotated_on"]
 
-    def _follow_provisioning_flags(self, save_kwargs: dict[str, Any]) -> None:
-        """Keep 4.x's ``provisioning_status`` in step with the two flags provisioning sets."""
-        status = self.ProvisioningStatus
-        if self.custom_domain_created:
-            self.provisioning_status = status.MAPPED
-        elif self.api_created and self.provisioning_status != status.DOMAIN_CREATED:
-            self.provisioning_status = status.DEPLOYED
-        update_fields = save_kwargs.get("update_fields")
-        if update_fields is not None and {"api_created", "custom_domain_created"} & set(
-            update_fields
-        ):
-            save_kwargs["update_fields"] = [*update_fields, "provisioning_status"]
+    def record(self, **values: Any) -> None:
+        """Write these columns now: what AWS answered, as provisioning records its progress.
 
-    def clean(self) -> None:
-        validate_integration_host(self.target_base_endpoint, "target_base_endpoint")
-        if self.domain_name and not DOMAIN_NAME_RE.fullmatch(self.domain_name):
+        Not a save: no validation, and nothing goes to AWS (it came from there). A status
+        carries its flags; the values become the fields' loaded values.
+        """
+        if "provisioning_status" in values:
+            values.update(flag_columns(values["provisioning_status"]))
+        if "gateway_secret" in values and values["gateway_secret"] != getattr(
+            self, "_loaded_secret", ""
+        ):
+            # As ``_note_secret_change`` stamps a save: the date follows every change.
+            values["gateway_secret_rotated_on"] = (
+                timezone.now() if values["gateway_secret"] else None
+            )
+            self._loaded_secret = values["gateway_secret"]
+        values["updated_on"] = timezone.now()
+        for name, value in values.items():
+            setattr(self, name, value)
+        if hasattr(self, "_aws_snapshot"):
+            self._aws_snapshot.update(
+                {name: value for name, value in values.items() if name in self.synced_fields}
+            )
+        if self.pk is not None:
+            type(self)._base_manager.filter(pk=self.pk).update(**values)
+
+    def check_fields(self, names: set[str] | None) -> None:
+        def checking(name: str) -> bool:
+            return names is None or name in names
+
+        if checking("target_base_endpoint"):
+            validate_integration_host(self.target_base_endpoint, "target_base_endpoint")
+        if (
+            checking("domain_name")
+            and self.domain_name
+            and not DOMAIN_NAME_RE.fullmatch(self.domain_name)
+        ):
             raise ValidationError({"domain_name": "Invalid domain name format"})
-        if self.api_name and not API_NAME_RE.fullmatch(self.api_name):
+        if checking("api_name") and self.api_name and not API_NAME_RE.fullmatch(self.api_name):
             raise ValidationError(
                 {"api_name": "Use letters, digits, spaces, hyphens and underscores only"}
             )
 
     @property
     def is_deployed(self) -> bool:
-        """The API exists in AWS and has been deployed (records made by hand have no deployment)."""
-        return bool(self.api_created and self.api_id and self.deployment_id)
+        """Routes, stage and a deployment exist in AWS (records made by hand have none)."""
+        return bool(self.provisioning_status in API_COMPLETE and self.api_id and self.deployment_id)
 
     @property
     def effective_provisioning_status(self) -> str:
-        """The status, for rows provisioned before the status was recorded: from the flags."""
-        status = self.ProvisioningStatus
-        if self.provisioning_status == status.PENDING and self.api_created:
-            return status.MAPPED if self.custom_domain_created else status.DEPLOYED
+        """4.1.0's name: ``provisioning_status`` itself, now that it is the only state."""
         return self.provisioning_status
 
     @property
     def needs_api_creation(self) -> bool:
-        done = {self.ProvisioningStatus.DEPLOYED, self.ProvisioningStatus.DOMAIN_CREATED}
-        return self.effective_provisioning_status not in done | {self.ProvisioningStatus.MAPPED}
+        """``create_gateway`` has something to do (4.1.0's half-provisioned states included)."""
+        return self.provisioning_status not in API_COMPLETE
 
     @property
     def needs_custom_domain(self) -> bool:
-        ready = {self.ProvisioningStatus.DEPLOYED, self.ProvisioningStatus.DOMAIN_CREATED}
-        return self.effective_provisioning_status in ready
+        return self.provisioning_status in {self.Status.DEPLOYED, self.Status.DOMAIN_CREATED}
 
     @property
     def management_endpoint(self) -> str:
@@ -312,7 +369,8 @@ class ApiGateway(SyncedModel):
         """Create the custom domain and map it to the stage; False if it already was."""
         from ..aws import custom_domain
 
-        return custom_domain.create_custom_domain(self)
+        with push.recording_outcome(self):
+            return custom_domain.create_custom_domain(self)
 
     def sync_to_aws(self, client: Any = None, fields: Any = None) -> list[str]:
         """Bring the deployed API up to date (routes, route responses, integrations, stage).
@@ -323,13 +381,15 @@ class ApiGateway(SyncedModel):
         """
         from ..aws import sync
 
-        return sync.push(self, client)
+        with push.recording_outcome(self):
+            return sync.push(self, client)
 
     def sync_from_aws(self, client: Any = None) -> list[str]:
         """Read the deployed API back into this record and its routes; the changes in words."""
         from ..aws import sync
 
-        return sync.pull(self, client)
+        with push.recording_outcome(self):
+            return sync.pull(self, client)
 
     @property
     def sent_secret(self) -> str:
@@ -340,11 +400,15 @@ class ApiGateway(SyncedModel):
         """A new secret, current once AWS has it; the older ones are accepted meanwhile."""
         from ..aws import sync
 
-        return sync.rotate_secret(self)
+        with push.recording_outcome(self):
+            return sync.rotate_secret(self)
 
 
 class ApiGatewayAdditionalRoute(SyncedModel):
     """A custom route key that API Gateway forwards to its own Django URL."""
+
+    if TYPE_CHECKING:  # the foreign key's column, for checkers without the Django plugin
+        api_gateway_id: int
 
     api_gateway = models.ForeignKey(
         ApiGateway, on_delete=models.CASCADE, related_name="additional_routes"
@@ -372,31 +436,63 @@ class ApiGatewayAdditionalRoute(SyncedModel):
         return self.name
 
     def save(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> None:
-        """Save; on a deployed gateway, create the route in AWS or push what changed (4.x).
+        """Validate what is saved, save, and push it by ``aws.push``'s rule.
 
-        A new route is created at once (it has to exist before it is used); a change to a
-        deployed route is pushed once the transaction commits, unless ``push_to_aws`` is
-        False or ``WEBSOCKETS["push_changes_to_aws"]`` is off.
+        A route not yet in AWS (``deployed`` False) is created, a changed one updated, once
+        the transaction commits, when the gateway is deployed and pushing is on (the same
+        rule as the gateway's; 4.1.0 created a new route at once even with pushing off).
         """
-        if kwargs.get("update_fields") is None:
-            self.full_clean()
+        update_fields = kwargs.get("update_fields")
+        self.validate_saved(update_fields)
         super().save(*args, **kwargs)
-        changed = self.changed_synced_fields()
-        if push_to_aws is False or not self.api_gateway.is_deployed:
+        changed = self.changed_synced_fields(update_fields)
+        gateway = self.api_gateway
+        if not push.applies(gateway, bool(changed) or not self.deployed, push_to_aws):
             return
-        from ..aws import provisioning, sync
+        from ..aws import provisioning
 
-        if not self.deployed:
-            with sync.reporting_errors():
-                provisioning.provision_route(self)
-        elif changed and push_enabled(push_to_aws):
-            previous_key = changed.get("route_key", "")
+        push.after_commit_batched(
+            gateway,
+            "provisioning routes",
+            (self, changed.get("route_key", "")),
+            lambda saved: provisioning.provision_routes(gateway, saved),
+            record=self,
+        )
 
-            def push() -> None:
-                with sync.reporting_errors():
-                    provisioning.provision_route(self, previous_route_key=previous_key)
+    def delete(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> Any:
+        """Delete the record and, by ``aws.push``'s rule, the route from AWS (4.1.0's kwarg).
 
-            transaction.on_commit(deferred.reported(self, push))
+        The route, its route responses and its integration are removed and the stage deployed
+        once the transaction commits. Deleting through a queryset or the admin does the same
+        (a ``pre_delete`` receiver), following ``WEBSOCKETS["push_changes_to_aws"]``.
+        """
+        self._push_to_aws = push_to_aws
+        return super().delete(*args, **kwargs)
 
-    def clean(self) -> None:
-        validate_integration_host(self.integration_url, "integration_url")
+    def check_fields(self, names: set[str] | None) -> None:
+        if names is None or "integration_url" in names:
+            validate_integration_host(self.integration_url, "integration_url")
+
+
+@receiver(pre_delete, sender=ApiGatewayAdditionalRoute)
+def delete_route_from_aws(
+    sender: Any, instance: ApiGatewayAdditionalRoute, origin: Any = None, **kwargs: Any
+) -> None:
+    """A deleted route leaves AWS too, by the push rule; not when its gateway is deleted.
+
+    Deleting a gateway's record leaves its API in AWS as it is, routes included.
+    """
+    if isinstance(origin, ApiGateway) or getattr(origin, "model", None) is ApiGateway:
+        return
+    gateway = ApiGateway._base_manager.filter(pk=instance.api_gateway_id).first()
+    if gateway is None or not push.applies(gateway, True, getattr(instance, "_push_to_aws", None)):
+        return
+    from ..aws import provisioning
+
+    push.after_commit_batched(
+        gateway,
+        "deleting routes",
+        (instance.route_key, instance.route_id),
+        lambda routes: provisioning.delete_routes(gateway, routes),
+        record=instance,
+    )

@@ -13,6 +13,9 @@ table and its response class), keeping moto's stores, validation and errors for 
   (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-deployments.html).
 - GetDeployments / GetDeployment: the API's deployments, or NotFoundException.
 - GetRouteResponses (``GET .../routes/{routeId}/routeresponses``): the route's responses.
+- UpdateStage (``PATCH /v2/apis/{apiId}/stages/{stageName}``): the stage's description, as
+  "UpdateStage" in the API Gateway V2 API reference describes
+  (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename.html).
 
 ``Faults`` makes the next calls of one operation answer an AWS error (429 throttling, say)
 as real HTTP responses, so botocore parses them as it parses AWS's.
@@ -92,6 +95,19 @@ def get_route_responses(self: ApiGatewayV2Response) -> Any:
     return 200, {}, json.dumps({"items": items})
 
 
+def update_stage(self: ApiGatewayV2Response) -> Any:
+    parts = self.path.split("/")
+    api = self.apigatewayv2_backend.get_api(parts[-3])
+    stage = api.stages.get(parts[-1])
+    if stage is None:
+        raise StageNotFound()
+    params = json.loads(self.body or "{}")
+    if "description" in params:
+        stage.description = params["description"]
+    stage.updated = datetime.now()
+    return 200, {}, json.dumps(stage.to_json())
+
+
 def stage_to_json(original: Any) -> Any:
     def to_json(self: Stage) -> dict[str, Any]:
         data = original(self)
@@ -135,7 +151,13 @@ def install(monkeypatch: Any) -> Faults:
         API + "/deployments/(?P<deployment_id>[^/]+)$",
         ApiGatewayV2Response.dispatch,
     )
-    for function in (create_deployment, get_deployments, get_deployment, get_route_responses):
+    for function in (
+        create_deployment,
+        get_deployments,
+        get_deployment,
+        get_route_responses,
+        update_stage,
+    ):
         monkeypatch.setattr(ApiGatewayV2Response, function.__name__, function, raising=False)
     monkeypatch.setattr(Stage, "to_json", stage_to_json(Stage.to_json))
     faults = Faults()

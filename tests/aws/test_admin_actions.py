@@ -92,7 +92,9 @@ def test_editing_a_deployed_gateway_pushes_after_saving(
     assert aws.integration(deployed.api_id, route)["IntegrationUri"].startswith("https://moved.")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_route_aws_refuses_is_kept_and_reported(admin_client, aws, deployed):
+    # Committed for real: the push runs when the admin's own transaction commits.
     aws.faults.add("GetRoutes", "AccessDeniedException", 403)
     response = admin_client.post(
         reverse("admin:django_aws_api_gateway_websockets_apigatewayadditionalroute_add"),
@@ -106,7 +108,7 @@ def test_a_route_aws_refuses_is_kept_and_reported(admin_client, aws, deployed):
         follow=True,
     )
     (message,) = [str(m) for m in get_messages(response.wsgi_request) if "AWS" in str(m)]
-    assert "saved, but AWS refused the change" in message
+    assert "saved, but AWS refused the change (AccessDeniedException" in message
     assert ApiGatewayAdditionalRoute.objects.get().deployed is False
     assert ApiGateway.objects.get().pk == deployed.pk
 

@@ -39,7 +39,7 @@ def test_retry_after_the_mapping_failed_reuses_the_domain(aws, created):
     with pytest.raises(ClientError):
         created.create_custom_domain()
     created.refresh_from_db()
-    assert created.custom_domain_created is False
+    assert created.provisioning_status == "domain_created"  # the mapping is what is left
     assert created.create_custom_domain() is True  # ConflictException -> GetDomainName
     assert aws.faults.calls["CreateDomainName"] == 2
     assert aws.faults.calls["GetDomainName"] == 1
@@ -50,7 +50,7 @@ def test_retry_after_the_mapping_failed_reuses_the_domain(aws, created):
 def test_retry_after_the_record_was_not_saved_reuses_the_mapping(aws, created):
     assert created.create_custom_domain() is True
     mapping_id = created.api_mapping_id
-    type(created).objects.filter(pk=created.pk).update(custom_domain_created=False)
+    type(created).objects.filter(pk=created.pk).update(provisioning_status="deployed")
     created.refresh_from_db()
     assert created.create_custom_domain() is True
     assert created.api_mapping_id == mapping_id

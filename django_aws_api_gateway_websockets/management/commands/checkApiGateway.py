@@ -14,8 +14,9 @@ from ._provision import gateway_or_error
 
 class Command(BaseCommand):
     help = (
-        "Read a deployed API Gateway back from AWS and list, route by route, what differs from "
-        "what this package needs. Exits non-zero when anything does."
+        "Read a deployed API Gateway back from AWS and list, route by route, what differs "
+        "either way: what AWS lacks of the records and this package's needs, and what AWS has "
+        "that no record describes. Exits non-zero when anything does."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,5 +43,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"    - {problem}")
         raise CommandError(
             f"{len(differences)} difference(s); 'Sync to AWS' (or "
-            f"updateApiGatewayIntegrations --pk {pk}) fixes them."
+            f"updateApiGatewayIntegrations --pk {pk}) brings AWS in line with the records, "
+            "'Sync from AWS' the records in line with AWS."
         )
