@@ -57,33 +57,54 @@ def _meter() -> Any:
 _METER = _meter()
 
 
-def _counter(name: str, unit: str, description: str) -> Any:
+# Every instrument the package reports: name -> (unit, description); histograms' buckets.
+COUNTERS = {
+    "websockets.sends": ("{send}", "Sends recorded (send_message and friends)."),
+    "websockets.recipients": ("{recipient}", "Recipients planned for sends."),
+    "websockets.delivered": ("{post}", "Posts API Gateway accepted."),
+    "websockets.gone": ("{post}", "Recipients API Gateway reported gone (410)."),
+    "websockets.failed": ("{recipient}", "Recipients that failed for good."),
+    "websockets.throttled": ("{post}", "Posts API Gateway answered 429."),
+    "websockets.retries": ("{recipient}", "Recipients queued for another attempt."),
+}
+HISTOGRAMS = {
+    "websockets.post.duration": ("Time of one PostToConnection call.", POST_BUCKETS),
+    "websockets.queue.wait": ("From the send to the first post of its batch.", WAIT_BUCKETS),
+}
+GAUGES = {
+    "websockets.lane.depth": ("{message}", "Task messages waiting in each of the app's queues."),
+    "websockets.rate_limiter.tokens": ("{post}", "Posts the shared budget allows right now."),
+    "websockets.sessions.connected": ("{connection}", "Connected sessions per gateway."),
+}
+# The attributes instruments carry.
+ATTRIBUTES = (API_ID, LANE, QUEUE, OUTCOME)
+
+
+def _counter(name: str) -> Any:
     if _METER is None:
         return _Nothing()
+    unit, description = COUNTERS[name]
     return _METER.create_counter(name, unit=unit, description=description)
 
 
-def _histogram(name: str, description: str, buckets: tuple[float, ...]) -> Any:
+def _histogram(name: str) -> Any:
     if _METER is None:
         return _Nothing()
+    description, buckets = HISTOGRAMS[name]
     return _METER.create_histogram(
         name, unit="s", description=description, explicit_bucket_boundaries_advisory=buckets
     )
 
 
-SENDS = _counter("websockets.sends", "{send}", "Sends recorded (send_message and friends).")
-RECIPIENTS = _counter("websockets.recipients", "{recipient}", "Recipients planned for sends.")
-DELIVERED = _counter("websockets.delivered", "{post}", "Posts API Gateway accepted.")
-GONE = _counter("websockets.gone", "{post}", "Recipients API Gateway reported gone (410).")
-FAILED = _counter("websockets.failed", "{recipient}", "Recipients that failed for good.")
-THROTTLED = _counter("websockets.throttled", "{post}", "Posts API Gateway answered 429.")
-RETRIES = _counter("websockets.retries", "{recipient}", "Recipients queued for another attempt.")
-POST_DURATION = _histogram(
-    "websockets.post.duration", "Time of one PostToConnection call.", POST_BUCKETS
-)
-QUEUE_WAIT = _histogram(
-    "websockets.queue.wait", "From the send to the first post of its batch.", WAIT_BUCKETS
-)
+SENDS = _counter("websockets.sends")
+RECIPIENTS = _counter("websockets.recipients")
+DELIVERED = _counter("websockets.delivered")
+GONE = _counter("websockets.gone")
+FAILED = _counter("websockets.failed")
+THROTTLED = _counter("websockets.throttled")
+RETRIES = _counter("websockets.retries")
+POST_DURATION = _histogram("websockets.post.duration")
+QUEUE_WAIT = _histogram("websockets.queue.wait")
 
 _BY_OUTCOME = {"delivered": DELIVERED, "gone": GONE, "failed": FAILED, "retry": RETRIES}
 
@@ -116,14 +137,6 @@ def post_finished(seconds: float, outcome: str) -> None:
 
 def queue_waited(seconds: float, lane: str) -> None:
     QUEUE_WAIT.record(max(seconds, 0.0), {LANE: lane})
-
-
-# (gauge name, unit, description) of the observable gauges the app registers.
-GAUGES = {
-    "websockets.lane.depth": ("{message}", "Task messages waiting in each of the app's queues."),
-    "websockets.rate_limiter.tokens": ("{post}", "Posts the shared budget allows right now."),
-    "websockets.sessions.connected": ("{connection}", "Connected sessions per gateway."),
-}
 
 
 def register_gauge(name: str, read: Reading) -> None:
