@@ -23,7 +23,7 @@ from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu.exceptions import OperationalError as BrokerError
 
-from . import cleanup
+from . import cleanup, metrics, tracing
 from .conf import app_settings, package_queues
 from .delivery import enqueue, plan, post, recover, retry
 from .models import DeliveryReport
@@ -48,8 +48,12 @@ BROKER_ERRORS = (BrokerError, ConnectionError, TimeoutError)
 
 def send(data: Any, selection: Selection) -> DeliveryReport:
     """Record a send in the caller's transaction; publish its planning after commit."""
-    report = enqueue.record(data, selection)
-    queue_plan(str(report.pk))
+    with tracing.span("websockets.send", kind="producer") as span:
+        report = enqueue.record(data, selection)
+        tracing.set_attributes(span, {"websockets.delivery_id": str(report.pk)})
+        # Captured now: the planning is published after commit, maybe outside this span.
+        queue_plan(str(report.pk), tracing.carrier())
+    metrics.send_recorded()
     return report
 
 
@@ -58,16 +62,17 @@ def delivers_eagerly() -> bool:
     return bool(plan_delivery.app.conf.task_always_eager)
 
 
-def queue_plan(report_id: str) -> None:
+def queue_plan(report_id: str, headers: dict[str, str] | None = None) -> None:
     """Publish a send's planning from the outbox once the caller's transaction commits."""
-    release = partial(release_from_outbox, report_id)
+    release = partial(release_from_outbox, report_id, headers)
     if not enqueue.run_after_commit(release) and plan_delivery.app.conf.task_always_eager:
         # Test case transactions never commit; see ``deliver_deferred_eager_sends``.
         _deferred_eager_sends().append(release)
 
 
-def release_from_outbox(report_id: str) -> bool:
-    return enqueue.release_from_outbox(report_id, partial(publish, plan_delivery, (report_id,)))
+def release_from_outbox(report_id: str, headers: dict[str, str] | None = None) -> bool:
+    publish_plan = partial(publish, plan_delivery, (report_id,), headers=headers)
+    return enqueue.release_from_outbox(report_id, publish_plan)
 
 
 def requeue_plan(report_id: str) -> None:
@@ -78,14 +83,24 @@ def queue_batch(batch_id: int, attempt: int, countdown: float | None = None) -> 
     enqueue.run_after_commit(partial(publish, deliver_batch, (batch_id, attempt), countdown))
 
 
-def publish(task: Task, args: tuple[Any, ...], countdown: float | None = None) -> bool:
+def publish(
+    task: Task,
+    args: tuple[Any, ...],
+    countdown: float | None = None,
+    headers: dict[str, str] | None = None,
+) -> bool:
     """Hand one message to the broker; False, at once, when it does not answer.
 
     One connection attempt and no publish retries (Celery's defaults retry for seconds):
     a caller never waits on an outage. What was not published is still held by a lease
-    (or waits in the outbox), and the recovery task publishes it later.
+    (or waits in the outbox), and the recovery task publishes it later. The message carries
+    ``headers``, else the current trace context.
     """
-    options: dict[str, Any] = {"countdown": countdown, "queue": app_settings.delivery_queue}
+    options: dict[str, Any] = {
+        "countdown": countdown,
+        "queue": app_settings.delivery_queue,
+        "headers": tracing.carrier() if headers is None else headers,
+    }
     if task.app.conf.task_always_eager:
         task.apply_async(args, **options)
         return True
@@ -97,6 +112,11 @@ def publish(task: Task, args: tuple[Any, ...], countdown: float | None = None) -
         logger.warning("Broker unavailable; %s%s left to recovery: %s", task.name, args, exc)
         return False
     return True
+
+
+def traced(task: Task, name: str, attributes: dict[str, Any]) -> Any:
+    """A consumer span for ``task``, continuing the trace its message carries."""
+    return tracing.span(name, attributes, headers=task.request.headers or {}, kind="consumer")
 
 
 def run_owned(task: Task, work: Callable[[str], None]) -> None:
@@ -121,7 +141,8 @@ def run_owned(task: Task, work: Callable[[str], None]) -> None:
 @shared_task(**DELIVERY_OPTIONS)
 def plan_delivery(self: Task, report_id: str) -> None:
     """Resolve a send's recipients into batches and queue them."""
-    run_owned(self, lambda owner: plan.plan(report_id, owner, queue_batch))
+    with traced(self, "websockets.plan", {"websockets.delivery_id": report_id}):
+        run_owned(self, lambda owner: plan.plan(report_id, owner, queue_batch))
 
 
 @shared_task(**DELIVERY_OPTIONS)
@@ -129,7 +150,9 @@ def deliver_batch(self: Task, batch_id: int, attempt: int) -> None:
     """Post one attempt of one batch."""
     # The young-connection retry waits for $connect to finish; an eager task cannot wait.
     grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
-    run_owned(self, lambda owner: post.deliver(batch_id, attempt, owner, queue_batch, grace))
+    attributes = {"websockets.batch_id": batch_id, "websockets.attempt": attempt}
+    with traced(self, "websockets.batch", attributes):
+        run_owned(self, lambda owner: post.deliver(batch_id, attempt, owner, queue_batch, grace))
 
 
 @shared_task(**DELIVERY_OPTIONS)
@@ -230,3 +253,15 @@ def consume_package_queues(sender: Any = None, instance: Any = None, **kwargs: A
         "django_aws_api_gateway_websockets.",
         ", ".join(missing),
     )
+
+
+def queue_depths() -> list[tuple[float, dict[str, str]]]:
+    """How many task messages wait in each of the app's queues (the lane depth gauge)."""
+    app = plan_delivery.app
+    depths = []
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        for queue in package_queues():
+            declared = channel.queue_declare(queue=queue)
+            depths.append((float(declared.message_count), {metrics.QUEUE: queue}))
+    return depths

@@ -15,11 +15,11 @@ class Outcome(enum.Enum):
 
 
 GONE_CODES = frozenset({"GoneException"})
-RETRY_CODES = frozenset(
+THROTTLING_CODES = frozenset(
+    {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
+)
+RETRY_CODES = THROTTLING_CODES | frozenset(
     {
-        "LimitExceededException",
-        "ThrottlingException",
-        "TooManyRequestsException",
         "InternalServerErrorException",
         "InternalFailure",
         "ServiceUnavailable",
@@ -37,6 +37,13 @@ def error_code(exc: BaseException) -> str:
 
 def status_of(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def is_throttling(exc: BaseException) -> bool:
+    """Whether API Gateway refused ``exc``'s call for the rate (429)."""
+    if not isinstance(exc, ClientError):
+        return False
+    return error_code(exc) in THROTTLING_CODES or status_of(exc) == 429
 
 
 def classify(exc: BaseException) -> Outcome:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import metrics
 from ..conf import app_settings
 from ..models import DeliveryBatch, DeliveryReport, WebSocketSession
 from . import QueueBatch, lease
@@ -62,6 +63,7 @@ def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> Non
                 report=report, session_ids=pks, pending=pks, **lease.queued()
             )
         queue_batch(batch.pk, 0, None)
+        metrics.recipients_planned(len(pks), "delivery")
         cursor = pks[-1]
         if len(pks) < size:
             break

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,15 +14,19 @@ from typing import Any
 
 from django.utils import timezone
 
+from .. import metrics, tracing
 from ..aws.clients import management_poster
 from ..aws.factory import is_valid_api_id, management_endpoint
-from ..aws.outcomes import Outcome, classify, error_code
+from ..aws.outcomes import Outcome, classify, error_code, is_throttling
 from ..conf import app_settings
 from ..models import DeliveryBatch, WebSocketSession
 from . import QueueBatch, lease
 from .settle import LeaseLost, Progress
 
 logger = logging.getLogger(__name__)
+
+# The lane this module's batches run on, as metrics name it.
+LANE = "delivery"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ def deliver(
         )
         .iterator()
     )
+    if attempt == 0:
+        metrics.queue_waited((timezone.now() - batch.report.created_on).total_seconds(), LANE)
     progress = Progress(batch, attempt, owner)
     # Sessions that disconnected after planning are as gone as a 410 says.
     found = {r.pk for r in recipients}
@@ -86,8 +93,12 @@ def post_all(
         if is_valid_api_id(r.api_id) and r.stage is not None
     }
 
+    # Each post's span is a child of the batch's, also on the posting threads.
+    batch_context = tracing.current()
+
     def post(recipient: Recipient) -> Outcome:
-        outcome = post_one(recipient, posters.get((recipient.api_id, recipient.stage)), data)
+        poster = posters.get((recipient.api_id, recipient.stage))
+        outcome = traced_post(recipient, poster, data, batch_context)
         # API Gateway answers 410 until $connect has returned: give a new connection a moment.
         if outcome is Outcome.GONE and attempt == 0 and recipient.created_on > grace:
             return Outcome.RETRY
@@ -126,6 +137,23 @@ def post_all(
             future.cancel()
 
 
+def traced_post(recipient: Recipient, poster: Any, data: bytes, parent: Any) -> Outcome:
+    """``post_one`` inside a client span, its duration and outcome recorded."""
+    attributes = {
+        "rpc.system": "aws-api",
+        "rpc.service": "ApiGatewayManagementApi",
+        "rpc.method": "PostToConnection",
+        "websockets.api_id": recipient.api_id or "",
+        "websockets.connection_id": recipient.connection_id,
+    }
+    with tracing.span("PostToConnection", attributes, parent=parent, kind="client") as span:
+        started = time.perf_counter()
+        outcome = post_one(recipient, poster, data)
+        metrics.post_finished(time.perf_counter() - started, outcome.value)
+        tracing.set_attributes(span, {"websockets.outcome": outcome.value})
+    return outcome
+
+
 def post_one(recipient: Recipient, poster: Any, data: bytes) -> Outcome:
     if poster is None:
         logger.warning("Session %s has no API Gateway; cannot deliver", recipient.connection_id)
@@ -134,6 +162,8 @@ def post_one(recipient: Recipient, poster: Any, data: bytes) -> Outcome:
         poster.post_to_connection(Data=data, ConnectionId=recipient.connection_id)
     except Exception as exc:
         outcome = classify(exc)
+        if is_throttling(exc):
+            metrics.throttled()
         if outcome is Outcome.FAILED:
             logger.warning(
                 "Delivery to %s failed for good on gateway %s stage %s: %s (%s)",

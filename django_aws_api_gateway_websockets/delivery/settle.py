@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import metrics
 from ..aws.outcomes import Outcome
 from ..conf import app_settings
 from ..models import DeliveryBatch, DeliveryReport, WebSocketSession
@@ -114,6 +115,9 @@ class Progress:
             DeliveryReport.objects.filter(pk=self.batch.report_id).update(
                 **totals, **(report_changes or {})
             )
+        metrics.outcomes_settled({outcome.value: n for outcome, n in counts.items()})
+        if "done" in batch_changes:
+            metrics.outcomes_settled({Outcome.RETRY.value: len(self.retry)})
         self.unrecorded = {}
         self.recorded_at = time.monotonic()
 
