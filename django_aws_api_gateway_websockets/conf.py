@@ -20,6 +20,8 @@ MAX_MESSAGE_BYTES = 128 * 1024
 # The default Celery queues of the app's tasks (``-Q`` of the workers that consume them).
 DELIVERY_QUEUE = "websockets.delivery"
 MAINTENANCE_QUEUE = "websockets.maintenance"
+# The fast lane: every send's planning, and the whole of a send that fits in one batch.
+REALTIME_QUEUE = "websockets.realtime"
 
 
 # The header 4.x's integrations carry the secret in (its ``gateway_secret`` key).
@@ -104,11 +106,27 @@ class AppSettings:
     delivery_lease_renew_seconds = Setting(5.0)
     # Outcomes recorded at least every this many posts, so a takeover repeats few.
     delivery_progress_every = Setting(50)
+    # Throttling (429) never fails a recipient before its send is this old; the attempt
+    # count (delivery_max_attempts) bounds real errors only (5xx, network).
+    delivery_deadline_seconds = Setting(900.0)
+    # One budget of posts per AWS account and Region, shared by every worker on every host
+    # (delivery/budget.py). AWS allows an account 10,000 requests/s, burst 5,000, for all its
+    # REST, HTTP and WebSocket APIs and @connections calls together ("Amazon API Gateway
+    # quotas"); the defaults leave most of it to the account's other APIs. None: no limit.
+    post_rate_limit: Setting[float | None] = Setting(2000.0)
+    post_rate_burst = Setting(1000)
+    # What the budget is keyed on besides the Region; None: the AWS access key id in use.
+    post_rate_key: Setting[str | None] = Setting(None)
     # The Redis of shared state (rate limiter, history, presence); None: CELERY_BROKER_URL
     redis_url: Setting[str | None] = Setting(None)
-    # Celery queues: fan-out, and cleanup/resumption, each on its own
+    # Celery queues: fan-out (the bulk lane), the fast lane, and cleanup/resumption
     delivery_queue = Setting(DELIVERY_QUEUE)
+    realtime_queue = Setting(REALTIME_QUEUE)
     maintenance_queue = Setting(MAINTENANCE_QUEUE)
+    # Threads of the fast-lane worker that ``celery -A worker worker`` (prefork) starts
+    # beside its pool, so that bulk batches holding every pool process never delay a small
+    # send (worker/lanes.py); 0: none, the lane is left to workers started with -Q.
+    realtime_lane_threads = Setting(4)
     # Periodic cleanup
     cleanup_batch_size = Setting(1000)
     connection_max_age_seconds = Setting(7200)
@@ -148,6 +166,15 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def package_queues() -> list[str]:
+    """Every Celery queue the package's tasks are published to, as settings name them."""
+    return [
+        app_settings.realtime_queue,
+        app_settings.delivery_queue,
+        app_settings.maintenance_queue,
+    ]
 
 
 def integration_hosts() -> list[str] | None:

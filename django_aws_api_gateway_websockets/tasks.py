@@ -1,10 +1,12 @@
 """Celery tasks, and the only module of the app that talks to Celery.
 
-Every publish names its queue (``WEBSOCKETS["delivery_queue"]``, and the default schedules
-``WEBSOCKETS["maintenance_queue"]``), so any Celery app configured from Django settings
-routes the app's tasks with no routes of its own. Delivery tasks acknowledge only once done
-and are requeued if their worker dies, so a message may run twice; the engine's leases make
-a second run harmless, and its recovery task queues again whatever a lost message left.
+Every publish names its queue (the fast lane ``WEBSOCKETS["realtime_queue"]`` for planning and
+for sends of one batch, the bulk lane ``WEBSOCKETS["delivery_queue"]`` for the batches of larger
+sends, and the default schedules ``WEBSOCKETS["maintenance_queue"]``), so any Celery app
+configured from Django settings routes the app's tasks with no routes of its own. Delivery
+tasks acknowledge only once done and are requeued if their worker dies, so a message may run
+twice; the engine's leases make a second run harmless, and its recovery task queues again
+whatever a lost message left.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from . import cleanup
 from .conf import app_settings
-from .delivery import enqueue, plan, post, recover, retry
+from .delivery import BULK, REALTIME, enqueue, plan, post, recover, retry
 from .models import DeliveryReport
 from .models.selections import Selection
 
@@ -61,25 +63,41 @@ def queue_plan(report_id: str) -> None:
 
 
 def release_from_outbox(report_id: str) -> bool:
-    return enqueue.release_from_outbox(report_id, partial(publish, plan_delivery, (report_id,)))
+    return enqueue.release_from_outbox(
+        report_id, partial(publish, plan_delivery, (report_id,), lane=REALTIME)
+    )
 
 
 def requeue_plan(report_id: str) -> None:
-    publish(plan_delivery, (report_id,))
+    publish(plan_delivery, (report_id,), lane=REALTIME)
 
 
-def queue_batch(batch_id: int, attempt: int, countdown: float | None = None) -> None:
-    enqueue.run_after_commit(partial(publish, deliver_batch, (batch_id, attempt), countdown))
+def continue_plan(report_id: str) -> None:
+    """The rest of a large send's planning, on the bulk lane."""
+    publish(plan_delivery, (report_id, BULK), lane=BULK)
 
 
-def publish(task: Task, args: tuple[Any, ...], countdown: float | None = None) -> bool:
+def queue_batch(
+    batch_id: int, attempt: int, countdown: float | None = None, lane: str = BULK
+) -> None:
+    args = (batch_id, attempt) if lane == BULK else (batch_id, attempt, lane)
+    enqueue.run_after_commit(partial(publish, deliver_batch, args, countdown, lane))
+
+
+def lane_queue(lane: str) -> str:
+    return app_settings.realtime_queue if lane == REALTIME else app_settings.delivery_queue
+
+
+def publish(
+    task: Task, args: tuple[Any, ...], countdown: float | None = None, lane: str = BULK
+) -> bool:
     """Hand one message to the broker; False, at once, when it does not answer.
 
     One connection attempt and no publish retries (Celery's defaults retry for seconds):
     a caller never waits on an outage. What was not published is still held by a lease
     (or waits in the outbox), and the recovery task publishes it later.
     """
-    options: dict[str, Any] = {"countdown": countdown, "queue": app_settings.delivery_queue}
+    options: dict[str, Any] = {"countdown": countdown, "queue": lane_queue(lane)}
     if task.app.conf.task_always_eager:
         task.apply_async(args, **options)
         return True
@@ -113,17 +131,32 @@ def run_owned(task: Task, work: Callable[[str], None]) -> None:
 
 
 @shared_task(**DELIVERY_OPTIONS)
-def plan_delivery(self: Task, report_id: str) -> None:
-    """Resolve a send's recipients into batches and queue them."""
-    run_owned(self, lambda owner: plan.plan(report_id, owner, queue_batch))
+def plan_delivery(self: Task, report_id: str, lane: str = REALTIME) -> None:
+    """Resolve a send's recipients into batches: post a one-batch send now, queue the rest."""
+    # The young-connection retry waits for $connect to finish; an eager task cannot wait.
+    grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
+
+    def work(owner: str) -> None:
+        def post_now(batch_id: int) -> None:
+            post.deliver(batch_id, 0, owner, queue_batch, grace, REALTIME)
+
+        plan.plan(
+            report_id,
+            owner,
+            queue_batch,
+            lane=lane,
+            continue_planning=continue_plan,
+            post_now=post_now,
+        )
+
+    run_owned(self, work)
 
 
 @shared_task(**DELIVERY_OPTIONS)
-def deliver_batch(self: Task, batch_id: int, attempt: int) -> None:
+def deliver_batch(self: Task, batch_id: int, attempt: int, lane: str = BULK) -> None:
     """Post one attempt of one batch."""
-    # The young-connection retry waits for $connect to finish; an eager task cannot wait.
     grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
-    run_owned(self, lambda owner: post.deliver(batch_id, attempt, owner, queue_batch, grace))
+    run_owned(self, lambda owner: post.deliver(batch_id, attempt, owner, queue_batch, grace, lane))
 
 
 @shared_task(**DELIVERY_OPTIONS)

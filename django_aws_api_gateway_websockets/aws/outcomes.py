@@ -1,4 +1,5 @@
-"""What a Management API answer means for one recipient: delivered, gone, retry or failed."""
+"""What a Management API answer means for one recipient: delivered, gone, throttled, retry
+or failed."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 class Outcome(enum.Enum):
     DELIVERED = "delivered"
     GONE = "gone"
+    # The account's budget is spent (429): retried until the send's deadline, and the
+    # whole pool slows down (delivery/budget.py).
+    THROTTLED = "throttled"
+    # A real error that may pass (5xx, network): retried a bounded number of attempts.
     RETRY = "retry"
     FAILED = "failed"
 
 
 GONE_CODES = frozenset({"GoneException"})
+THROTTLED_CODES = frozenset(
+    {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
+)
 RETRY_CODES = frozenset(
     {
-        "LimitExceededException",
-        "ThrottlingException",
-        "TooManyRequestsException",
         "InternalServerErrorException",
         "InternalFailure",
         "ServiceUnavailable",
@@ -40,12 +45,14 @@ def status_of(exc: ClientError) -> int:
 
 
 def classify(exc: BaseException) -> Outcome:
-    """Gone (410), retry (throttling, 5xx, network), or failed for good (anything else)."""
+    """Gone (410), throttled (429), retry (5xx, network), or failed for good (anything else)."""
     if isinstance(exc, ClientError):
         code, status = error_code(exc), status_of(exc)
         if code in GONE_CODES or status == 410:
             return Outcome.GONE
-        if code in RETRY_CODES or status == 429 or status >= 500:
+        if code in THROTTLED_CODES or status == 429:
+            return Outcome.THROTTLED
+        if code in RETRY_CODES or status >= 500:
             return Outcome.RETRY
         return Outcome.FAILED
     if isinstance(exc, ConnectionError | HTTPClientError):

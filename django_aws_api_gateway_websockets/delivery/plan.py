@@ -1,33 +1,54 @@
-"""Split a send's recipients into batches, by keyset pagination, and queue each batch."""
+"""Split a send's recipients into batches, by keyset pagination, and queue each batch.
+
+Planning starts on the fast lane, where nothing waits behind bulk batches. A send that fits
+in one batch is posted right there (``post_now``); a larger one queues its first batch on the
+bulk lane and hands the rest of its planning over to that lane (``continue_planning``), so a
+fast-lane task never takes longer for a million recipients than for one.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import DeliveryBatch, DeliveryReport, WebSocketSession
-from . import QueueBatch, lease
+from . import BULK, REALTIME, QueueBatch, QueuePlan, lease
 from .settle import finish_if_done
 
 logger = logging.getLogger(__name__)
 
 
-def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> None:
+def plan(
+    report_id: str | uuid.UUID,
+    owner: str,
+    queue_batch: QueueBatch,
+    *,
+    lane: str = BULK,
+    continue_planning: QueuePlan | None = None,
+    post_now: Callable[[int], None] | None = None,
+) -> None:
     """Create the batches of one send and queue their first attempt.
 
     Runs under the report's lease, renewed with each page; resumable: the cursor moves in
-    the same transaction that creates each batch, so a takeover carries on from there.
+    the same transaction that creates each batch, so a takeover carries on from there. On the
+    fast lane (``lane=REALTIME``) a send of one batch is handed to ``post_now`` and a larger
+    one to ``continue_planning`` (on the bulk lane) after its first batch.
     """
     unplanned = DeliveryReport.objects.filter(pk=report_id, planned=False)
     if not lease.claim(unplanned, owner):
         return
     report = DeliveryReport.objects.get(pk=report_id)
     mine = DeliveryReport.objects.filter(pk=report.pk, lease_owner=owner)
+    fast = lane == REALTIME and continue_planning is not None
+    if fast and report.plan_cursor:
+        hand_over(mine, report.pk, continue_planning)  # known to be large: a takeover
+        return
     if report.started is None:
         mine.filter(started=None).update(started=timezone.now())
     sessions = (
@@ -38,7 +59,9 @@ def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> Non
     size = app_settings.delivery_batch_size
     cursor = report.plan_cursor
     while True:
-        pks = list(sessions.filter(pk__gt=cursor)[:size])
+        # One row more than a batch tells whether another page follows, without asking.
+        page = list(sessions.filter(pk__gt=cursor)[: size + 1])
+        pks, more = page[:size], len(page) > size
         if not pks:
             break
         with transaction.atomic():
@@ -46,7 +69,7 @@ def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> Non
                 plan_cursor=pks[-1],
                 recipients=F("recipients") + len(pks),
                 batches_pending=F("batches_pending") + 1,
-                **lease.held_by(owner),
+                **({"planned": True, **lease.released()} if not more else lease.held_by(owner)),
             )
             if not renewed:
                 logger.warning("Lost the lease on planning %s; leaving it to recovery", report.pk)
@@ -54,10 +77,24 @@ def plan(report_id: str | uuid.UUID, owner: str, queue_batch: QueueBatch) -> Non
             batch = DeliveryBatch.objects.create(
                 report=report, session_ids=pks, pending=pks, **lease.queued()
             )
-        queue_batch(batch.pk, 0, None)
         cursor = pks[-1]
-        if len(pks) < size:
-            break
+        if not more:
+            if fast and post_now is not None and not report.plan_cursor:
+                post_now(batch.pk)  # the whole send is this batch: post it on the fast lane
+            else:
+                queue_batch(batch.pk, 0, None, BULK)
+            logger.info("Planned delivery %s (%s)", report.pk, report.description)
+            return
+        queue_batch(batch.pk, 0, None, BULK)
+        if fast:
+            hand_over(mine, report.pk, continue_planning)
+            return
     mine.update(planned=True, **lease.released())
     finish_if_done(report.pk)
     logger.info("Planned delivery %s (%s)", report.pk, report.description)
+
+
+def hand_over(mine: QuerySet, report_id: uuid.UUID, continue_planning: QueuePlan | None) -> None:
+    """Leave the rest of a large send's planning to the bulk lane (queued, no owner)."""
+    if continue_planning is not None and mine.update(**lease.queued()):
+        continue_planning(str(report_id))

@@ -18,7 +18,7 @@ from ..aws.factory import management_endpoint
 from ..aws.outcomes import Outcome, classify, error_code
 from ..conf import app_settings
 from ..models import DeliveryBatch, WebSocketSession
-from . import QueueBatch, lease
+from . import BULK, QueueBatch, budget, lease
 from .settle import LeaseLost, Progress
 
 logger = logging.getLogger(__name__)
@@ -33,13 +33,23 @@ class Recipient:
     created_on: datetime
 
 
+# Posts a throttled recipient gets within one attempt, each after the budget let it go.
+THROTTLED_TRIES = 3
+
+
 def deliver(
-    batch_id: int, attempt: int, owner: str, queue_batch: QueueBatch, grace_seconds: float
+    batch_id: int,
+    attempt: int,
+    owner: str,
+    queue_batch: QueueBatch,
+    grace_seconds: float,
+    lane: str = BULK,
 ) -> None:
     """Post one attempt of one batch under its lease, recording outcomes as they come.
 
     A message for an attempt that is no longer due, or for a batch another task holds,
     does nothing. ``grace_seconds``: a 410 for a connection younger than this is retried.
+    ``lane``: where the batch's retries are queued.
     """
     due = DeliveryBatch.objects.filter(pk=batch_id, attempt=attempt, done=False)
     if not lease.claim(due, owner):
@@ -53,7 +63,7 @@ def deliver(
         )
         .iterator()
     )
-    progress = Progress(batch, attempt, owner)
+    progress = Progress(batch, attempt, owner, lane)
     # Sessions that disconnected after planning are as gone as a 410 says.
     found = {r.pk for r in recipients}
     for pk in batch.pending:
@@ -85,8 +95,19 @@ def post_all(
         if r.api_id is not None and r.stage is not None
     }
 
+    # Every post draws from its account's budget, shared with every other worker.
+    budgets = {key: budget.for_poster(poster) for key, poster in posters.items()}
+
     def post(recipient: Recipient) -> Outcome:
-        outcome = post_one(recipient, posters.get((recipient.api_id, recipient.stage)), data)
+        key = (recipient.api_id, recipient.stage)
+        poster, spend = posters.get(key), budgets.get(key)
+        for _ in range(THROTTLED_TRIES):
+            if spend is not None:
+                spend.take()
+            outcome = post_one(recipient, poster, data)
+            if outcome is not Outcome.THROTTLED or spend is None:
+                break
+            spend.throttled()
         # API Gateway answers 410 until $connect has returned: give a new connection a moment.
         if outcome is Outcome.GONE and attempt == 0 and recipient.created_on > grace:
             return Outcome.RETRY
