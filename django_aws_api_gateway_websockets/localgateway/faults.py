@@ -51,7 +51,7 @@ class Faults:
         else:
             self.tokens = min(burst, self.tokens + (now - self.filled_at) * self.rate_limit)
         self.filled_at = now
-        if self.tokens < 1:
+        if self.tokens < 1 - 1e-9:  # float error in the refill must not refuse a token
             return False
         self.tokens -= 1
         return True
