@@ -24,17 +24,26 @@ DEFAULT_QUEUE = "celery"
 app = Celery("worker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = DEFAULT_QUEUE
-# The package's queues as settings name them, the bulk lane last.
-BULK_QUEUE = app_settings.delivery_queue
-QUEUES = [name for name in [*package_queues(), DEFAULT_QUEUE] if name != BULK_QUEUE]
-app.conf.task_queues = [Queue(name) for name in [*QUEUES, BULK_QUEUE]]
-# Redis: a free process always takes from the first non-empty queue in this order (the fast
-# lane first, the bulk lane last), rather than kombu's default round robin, which serves the
-# bulk lane as often as the others.
-app.conf.broker_transport_options = {
-    **(app.conf.broker_transport_options or {}),
-    "queue_order_strategy": "priority",
-}
+
+
+@app.on_after_configure.connect
+def declare_queues(sender: Celery, **kwargs: object) -> None:
+    """The package's queues as settings name them, the bulk lane last.
+
+    Run once Django's settings are read (the project's settings import this module, so it
+    cannot read them at import time). On Redis, a free process takes from the first
+    non-empty queue in this order (the fast lane first, the bulk lane last) rather than in
+    kombu's default round robin, which serves the bulk lane as often as the others.
+    """
+    bulk = app_settings.delivery_queue
+    names = [name for name in [*package_queues(), DEFAULT_QUEUE] if name != bulk]
+    sender.conf.task_queues = [Queue(name) for name in [*names, bulk]]
+    sender.conf.broker_transport_options = {
+        **(sender.conf.broker_transport_options or {}),
+        "queue_order_strategy": "priority",
+    }
+
+
 app.steps["worker"].add(RealtimeLane)
 app.autodiscover_tasks()
 watch_parent()
