@@ -14,6 +14,9 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .tasks import warm_up_publishing
+
+        warm_up_publishing()
 
         if apps.is_installed("django_celery_beat"):
             post_migrate.connect(install_schedules_after_migrate, dispatch_uid=self.name)

@@ -23,13 +23,19 @@ HEADER_SETTINGS = ("gateway_secret_header", "api_id_header", "source_ip_header")
 # An HTTP token (RFC 9110, section 5.1), as API Gateway's header mappings need.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 DECLARED = AppSettings.declared()
-# Zero is meaningful for these: no grace retry for brand-new connections.
-NON_NEGATIVE = {"gone_grace_seconds"}
+# Zero is meaningful for these: no grace retry for brand-new connections, no throttled
+# retries past the attempt, no fast-lane worker beside a prefork pool.
+NON_NEGATIVE = {"gone_grace_seconds", "delivery_deadline_seconds", "realtime_lane_threads"}
+# None is meaningful for these: no limit.
+OPTIONAL_NUMBERS = {"post_rate_limit"}
 NUMBERS = [
     key
     for key, setting in DECLARED.items()
-    if isinstance(setting.default, int | float) and not isinstance(setting.default, bool)
+    if isinstance(setting.default, int | float)
+    and not isinstance(setting.default, bool)
+    and key not in OPTIONAL_NUMBERS
 ]
+QUEUE_SETTINGS = ("realtime_queue", "delivery_queue", "maintenance_queue")
 
 
 def _number_error(key: str, value: Any) -> Error | None:
@@ -56,6 +62,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         )
     number_errors = [e for key in NUMBERS if (e := _number_error(key, getattr(app_settings, key)))]
     errors.extend(number_errors or _lease_errors())
+    errors.extend(_lane_errors())
     secrets = app_settings.gateway_secrets
     if not isinstance(secrets, list | tuple) or not all(isinstance(s, str) and s for s in secrets):
         errors.append(
@@ -120,6 +127,34 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
                 f"above the delivery time limit plus the longest retry delay ({needed}s): "
                 "Redis would hand running deliveries to a second worker.",
                 id=f"{ID}.W002",
+            )
+        )
+    return errors
+
+
+def _lane_errors() -> list[Error | Warning]:
+    """The post budget's limit, and the queues of the lanes."""
+    errors: list[Error | Warning] = []
+    limit = app_settings.post_rate_limit
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0
+    ):
+        errors.append(
+            Error(
+                f"WEBSOCKETS['post_rate_limit'] must be a positive number or None, not {limit!r}.",
+                id=f"{ID}.E060",
+            )
+        )
+    names = [getattr(app_settings, key) for key in QUEUE_SETTINGS]
+    for key, name in zip(QUEUE_SETTINGS, names, strict=True):
+        if not isinstance(name, str) or not name:
+            errors.append(Error(f"WEBSOCKETS[{key!r}] must be a queue name.", id=f"{ID}.E061"))
+    if names[0] == names[1]:
+        errors.append(
+            Warning(
+                "WEBSOCKETS['realtime_queue'] is the delivery queue: small sends will wait "
+                "behind the batches of large ones.",
+                id=f"{ID}.W060",
             )
         )
     return errors

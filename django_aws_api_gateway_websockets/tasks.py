@@ -63,7 +63,8 @@ def queue_plan(report_id: str) -> None:
 
 
 def release_from_outbox(report_id: str) -> bool:
-    return enqueue.release_from_outbox(
+    """Publish a send's planning from the outbox unless someone already did."""
+    return enqueue.claim_and_publish(
         report_id, partial(publish, plan_delivery, (report_id,), lane=REALTIME)
     )
 
@@ -109,6 +110,26 @@ def publish(
         logger.warning("Broker unavailable; %s%s left to recovery: %s", task.name, args, exc)
         return False
     return True
+
+
+def warm_up_publishing() -> None:
+    """Load what the first publish of a process needs, in the background, without a socket.
+
+    The first send of a fresh process otherwise pays for importing the broker's transport and
+    building the producer pool (most of its 150 ms). No connection is opened here: a process
+    may fork after this (prefork workers, a web server's preloaded app), and forked children
+    must not share a broker socket. Eager mode publishes nothing, so it needs none of it.
+    """
+    app = plan_delivery.app
+    if app.conf.task_always_eager:
+        return
+
+    def warm() -> None:
+        with suppress(Exception):  # only a head start: a failure here is the first send's
+            app.amqp.producer_pool  # noqa: B018 - created on first access
+            app.connection_for_write().transport  # noqa: B018 - imports the transport
+
+    threading.Thread(target=warm, name="ws-warm-publishing", daemon=True).start()
 
 
 def run_owned(task: Task, work: Callable[[str], None]) -> None:
