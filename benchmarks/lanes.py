@@ -411,7 +411,7 @@ def main() -> int:
     scales = [int(n) for n in options.scales.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="ws-lanes-"))
     log(f"logs in {workdir}")
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_average_at_start": Path("/proc/loadavg").read_text()[:14]}
     with (workdir / "gateway.log").open("ab") as gateway_log:
         gateway = Gateway(gateway_log)
         try:
@@ -422,7 +422,12 @@ def main() -> int:
         finally:
             gateway.stop()
             flush_broker()
+    results["load_average_at_end"] = Path("/proc/loadavg").read_text()[:14]
     print(table(results))
+    print(
+        f"\nLoad average (1, 5, 15 min) at the start {results['load_average_at_start']}, "
+        f"at the end {results['load_average_at_end']} (2 cores)."
+    )
     if options.output:
         options.output.write_text(json.dumps(results, indent=2, default=str))
     return 0

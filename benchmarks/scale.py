@@ -56,6 +56,9 @@ def phase(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
     if kind == "first":
         setup = time.perf_counter() - started
+        # A web server's process is up for a moment before its first request: ``idle``
+        # seconds (0: the send right after start-up, as a script makes it).
+        time.sleep(args.get("idle", 0))
         call_started = time.perf_counter()
         WebSocketSession.objects.filter(channel_name="first").send_message({"type": "first"})
         first = time.perf_counter() - call_started
@@ -63,6 +66,7 @@ def phase(kind: str, args: dict[str, Any]) -> dict[str, Any]:
         WebSocketSession.objects.filter(channel_name="first").send_message({"type": "second"})
         second = time.perf_counter() - second_started
         return {
+            "idle_seconds": args.get("idle", 0),
             "setup_ms": round(setup * 1000, 1),
             "first_ms": round(first * 1000, 1),
             "second_ms": round(second * 1000, 1),
@@ -167,6 +171,7 @@ def main() -> int:
     from benchmarks.services import Gateway
 
     scales = [int(n) for n in options.scales.split(",")] if not options.first_send else []
+    load_at_start = Path("/proc/loadavg").read_text()[:14]
     workdir = Path(tempfile.mkdtemp(prefix="ws-scale-"))
     log(f"logs in {workdir}")
     db = "bench_lanes_scale"
@@ -192,12 +197,14 @@ def main() -> int:
             )
             gateway.prepare(0, [warm, first])
             flush_broker()
-            # The first send of a fresh process, three times (nothing need consume it).
-            for _ in range(3):
-                results["first_send"].append(
-                    run([sys.executable, here, "--phase", "first", "{}"], ROOT, env, log_file)
-                )
-                log(f"first send: {results['first_send'][-1]}")
+            # The first send of a fresh process, three times each (nothing need consume it).
+            for idle in (0, 1):
+                for _ in range(3):
+                    args = json.dumps({"idle": idle})
+                    results["first_send"].append(
+                        run([sys.executable, here, "--phase", "first", args], ROOT, env, log_file)
+                    )
+                    log(f"first send: {results['first_send'][-1]}")
             for channel in channels:
                 gateway.prepare(0, [warm, channel])
                 flush_broker()
@@ -219,7 +226,12 @@ def main() -> int:
             gateway.stop()
             flush_broker()
             database(db, create=False)
+    results["load_average"] = [load_at_start, Path("/proc/loadavg").read_text()[:14]]
     print(table(results))
+    print(
+        f"\nLoad average (1, 5, 15 min) at the start {results['load_average'][0]}, at the end "
+        f"{results['load_average'][1]} (2 cores)."
+    )
     if options.output:
         options.output.write_text(json.dumps(results, indent=2, default=str))
     return 0
@@ -228,15 +240,17 @@ def main() -> int:
 def table(results: dict[str, Any]) -> str:
     lines = []
     if results["first_send"]:
-        firsts = [r["first_ms"] for r in results["first_send"]]
-        seconds = [r["second_ms"] for r in results["first_send"]]
-        lines += [
-            "| first send of a fresh process | second send |",
-            "|---|---|",
-            f"| {statistics.median(firsts):.1f} ms (runs: {', '.join(f'{x:.0f}' for x in firsts)})"
-            f" | {statistics.median(seconds):.1f} ms |",
-            "",
-        ]
+        lines += ["| first send of a fresh process | after | second send |", "|---|---|---|"]
+        for idle in sorted({r.get("idle_seconds", 0) for r in results["first_send"]}):
+            runs = [r for r in results["first_send"] if r.get("idle_seconds", 0) == idle]
+            firsts = [r["first_ms"] for r in runs]
+            seconds = [r["second_ms"] for r in runs]
+            lines.append(
+                f"| {statistics.median(firsts):.1f} ms (runs: "
+                f"{', '.join(f'{x:.0f}' for x in firsts)}) | start-up + {idle} s | "
+                f"{statistics.median(seconds):.1f} ms |"
+            )
+        lines.append("")
     if results["broadcasts"]:
         lines += [
             "| recipients | caller | planned after | delivered after | rate | received | "

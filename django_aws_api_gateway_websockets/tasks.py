@@ -126,8 +126,14 @@ def warm_up_publishing() -> None:
 
     def warm() -> None:
         with suppress(Exception):  # only a head start: a failure here is the first send's
-            app.amqp.producer_pool  # noqa: B018 - created on first access
-            app.connection_for_write().transport  # noqa: B018 - imports the transport
+            amqp = app.amqp
+            # Each is built on first access: the message builder and sender, the routes,
+            # the (disabled) event dispatcher, the producer pool, the transport's module.
+            for name in ("create_task_message", "send_task_message", "router", "queues"):
+                getattr(amqp, name)
+            amqp._event_dispatcher  # noqa: B018
+            amqp.producer_pool  # noqa: B018
+            app.connection_for_write().transport  # noqa: B018
 
     threading.Thread(target=warm, name="ws-warm-publishing", daemon=True).start()
 
