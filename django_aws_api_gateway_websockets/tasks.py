@@ -27,7 +27,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from . import cleanup
 from .conf import app_settings
 from .delivery import BULK, REALTIME, enqueue, plan, post, recover, retry
-from .models import DeliveryReport
+from .models import DeliveryBatch, DeliveryReport
 from .models.selections import Selection
 
 logger = logging.getLogger(__name__)
@@ -164,8 +164,8 @@ def plan_delivery(self: Task, report_id: str, lane: str = REALTIME) -> None:
     grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
 
     def work(owner: str) -> None:
-        def post_now(batch_id: int) -> None:
-            post.deliver(batch_id, 0, owner, queue_batch, grace, REALTIME)
+        def post_now(batch: DeliveryBatch) -> None:
+            post.deliver_held(batch, 0, owner, queue_batch, grace, REALTIME)
 
         plan.plan(
             report_id,

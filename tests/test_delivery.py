@@ -714,3 +714,19 @@ def test_recovery_queues_a_one_batch_send_on_the_fast_lane(sessions, settings):
     lanes = {call.args[0]: call.args[3] for call in queue_batch.call_args_list}
     assert lanes.pop(batch.pk) == REALTIME
     assert set(lanes.values()) == {BULK}
+
+
+@pytest.mark.django_db
+def test_a_one_recipient_send_costs_its_planning_task_few_statements(
+    sessions, django_assert_max_num_queries
+):
+    """Claim, read, page, record the batch, read the recipient, settle, finish: 9 statements
+    and two transactions (savepoints here), with no second claim or reload of the batch the
+    planning task already holds."""
+    report = DeliveryReport.objects.create(
+        payload="{}", selection={"filter": {"connection_id": "c-0"}, "exclude": {}}
+    )
+    with capture_messages() as outbox, django_assert_max_num_queries(13):
+        tasks.plan_delivery(report.pk)
+    assert len(outbox) == 1
+    assert refreshed(report).finished is not None

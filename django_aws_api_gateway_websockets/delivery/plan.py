@@ -31,7 +31,7 @@ def plan(
     *,
     lane: str = BULK,
     continue_planning: QueuePlan | None = None,
-    post_now: Callable[[int], None] | None = None,
+    post_now: Callable[[DeliveryBatch], None] | None = None,
 ) -> None:
     """Create the batches of one send and queue their first attempt.
 
@@ -49,8 +49,8 @@ def plan(
     if fast and report.plan_cursor:
         hand_over(mine, report.pk, continue_planning)  # known to be large: a takeover
         return
-    if report.started is None:
-        mine.filter(started=None).update(started=timezone.now())
+    # Set with the first page's update below, or here when there is nothing to page through.
+    started = {"started": timezone.now()} if report.started is None else {}
     sessions = (
         WebSocketSession.objects.selected(report.selection)
         .order_by("pk")
@@ -64,23 +64,30 @@ def plan(
         pks, more = page[:size], len(page) > size
         if not pks:
             break
+        # The whole send is this batch: it is posted here, under this task's lease.
+        now = fast and post_now is not None and not more and not report.plan_cursor
         with transaction.atomic():
             renewed = mine.update(
                 plan_cursor=pks[-1],
                 recipients=F("recipients") + len(pks),
                 batches_pending=F("batches_pending") + 1,
+                **started,
                 **({"planned": True, **lease.released()} if not more else lease.held_by(owner)),
             )
             if not renewed:
                 logger.warning("Lost the lease on planning %s; leaving it to recovery", report.pk)
                 return
             batch = DeliveryBatch.objects.create(
-                report=report, session_ids=pks, pending=pks, **lease.queued()
+                report=report,
+                session_ids=pks,
+                pending=pks,
+                **(lease.held_by(owner) if now else lease.queued()),
             )
+        started = {}
         cursor = pks[-1]
         if not more:
-            if fast and post_now is not None and not report.plan_cursor:
-                post_now(batch.pk)  # the whole send is this batch: post it on the fast lane
+            if now and post_now is not None:
+                post_now(batch)
             else:
                 queue_batch(batch.pk, 0, None, BULK)
             logger.info("Planned delivery %s (%s)", report.pk, report.description)
@@ -89,7 +96,7 @@ def plan(
         if fast:
             hand_over(mine, report.pk, continue_planning)
             return
-    mine.update(planned=True, **lease.released())
+    mine.update(planned=True, **started, **lease.released())
     finish_if_done(report.pk)
     logger.info("Planned delivery %s (%s)", report.pk, report.description)
 

@@ -55,6 +55,18 @@ def deliver(
     if not lease.claim(due, owner):
         return
     batch = DeliveryBatch.objects.select_related("report").get(pk=batch_id)
+    deliver_held(batch, attempt, owner, queue_batch, grace_seconds, lane)
+
+
+def deliver_held(
+    batch: DeliveryBatch,
+    attempt: int,
+    owner: str,
+    queue_batch: QueueBatch,
+    grace_seconds: float,
+    lane: str = BULK,
+) -> None:
+    """``deliver`` for a batch (with its report) whose lease ``owner`` already holds."""
     recipients = list(
         Recipient(*row)
         for row in WebSocketSession.objects.filter(pk__in=batch.pending, connected=True)
