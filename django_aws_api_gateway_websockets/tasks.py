@@ -12,6 +12,7 @@ whatever a lost message left.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError, close_old_connections
+from kombu import pools as kombu_pools
 from kombu.exceptions import OperationalError as BrokerError
 
 from . import cleanup
@@ -113,29 +115,46 @@ def publish(
 
 
 def warm_up_publishing() -> None:
-    """Load what the first publish of a process needs, in the background, without a socket.
+    """Prepare the first publish of this process in the background: a send's caller then
+    pays for its own message only, not for a first connection (most of 150 ms otherwise).
 
-    The first send of a fresh process otherwise pays for importing the broker's transport and
-    building the producer pool (most of its 150 ms). No connection is opened here: a process
-    may fork after this (prefork workers, a web server's preloaded app), and forked children
-    must not share a broker socket. Eager mode publishes nothing, so it needs none of it.
+    Builds what Celery builds on first use (message builder and sender, routes, the disabled
+    event dispatcher, the producer pool, the transport's module) and opens one broker
+    connection in the pool. A process that forks after this (a web server's preloaded app,
+    prefork workers) must not share that socket: the child drops the pool without closing
+    it, as Celery itself does after a fork. A broker that does not answer costs nothing
+    here: the first send tries again, as it would have. Eager mode publishes nothing.
     """
     app = plan_delivery.app
     if app.conf.task_always_eager:
         return
+    os.register_at_fork(after_in_child=partial(_forget_publisher, app))
 
     def warm() -> None:
         with suppress(Exception):  # only a head start: a failure here is the first send's
             amqp = app.amqp
-            # Each is built on first access: the message builder and sender, the routes,
-            # the (disabled) event dispatcher, the producer pool, the transport's module.
             for name in ("create_task_message", "send_task_message", "router", "queues"):
                 getattr(amqp, name)
-            amqp._event_dispatcher  # noqa: B018
-            amqp.producer_pool  # noqa: B018
-            app.connection_for_write().transport  # noqa: B018
+            amqp._event_dispatcher  # noqa: B018 - built on first access
+            with app.producer_or_acquire() as producer:
+                producer.connection.ensure_connection(max_retries=0)
 
     threading.Thread(target=warm, name="ws-warm-publishing", daemon=True).start()
+
+
+def _forget_publisher(app: Any) -> None:
+    """In a forked child: drop the parent's broker connections; the child opens its own.
+
+    What Celery does after a billiard fork, for any fork. kombu's pools are process-wide and
+    are emptied too; closing their Redis connections in the child leaves the parent's
+    sockets alone (redis-py shuts a socket down only in the process that opened it).
+    """
+    with suppress(Exception):
+        kombu_pools.reset()
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
 
 
 def run_owned(task: Task, work: Callable[[str], None]) -> None:

@@ -79,3 +79,12 @@ def test_default_schedules_run_on_the_maintenance_queue():
         PeriodicTask.objects.filter(name__startswith="django_aws").values_list("queue", flat=True)
     )
     assert queues == {"websockets.maintenance"}
+
+
+def test_a_forked_child_never_publishes_on_its_parents_broker_connections():
+    app = Celery("forked", set_as_current=False, broker="memory://")
+    pool = app.pool
+    producers = app.amqp.producer_pool
+    tasks._forget_publisher(app)
+    assert app.pool is not pool
+    assert app.amqp.producer_pool is not producers
