@@ -145,12 +145,11 @@ def warm_up_publishing() -> None:
 def _forget_publisher(app: Any) -> None:
     """In a forked child: drop the parent's broker connections; the child opens its own.
 
-    What Celery does after a billiard fork, for any fork. kombu's pools are process-wide and
-    are emptied too; closing their Redis connections in the child leaves the parent's
-    sockets alone (redis-py shuts a socket down only in the process that opened it).
+    What Celery and kombu do after a billiard fork, for any fork: their pools are forgotten,
+    never closed (closing a channel may send commands on the parent's behalf).
     """
-    with suppress(Exception):
-        kombu_pools.reset()
+    kombu_pools.connections.clear()
+    kombu_pools.producers.clear()
     app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
