@@ -58,3 +58,14 @@ def classify(exc: BaseException) -> Outcome:
     if isinstance(exc, ConnectionError | HTTPClientError):
         return Outcome.RETRY
     return Outcome.FAILED
+
+
+def for_recipient(outcome: Outcome, attempt: int, *, young: bool) -> Outcome:
+    """What an answer means for this recipient on this attempt.
+
+    API Gateway answers 410 until ``$connect`` has returned, so a young connection's first
+    410 (``young``: younger than ``gone_grace_seconds``) is retried once, not taken as gone.
+    """
+    if outcome is Outcome.GONE and attempt == 0 and young:
+        return Outcome.RETRY
+    return outcome

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..aws.clients import management_poster
 from ..aws.factory import management_endpoint
-from ..aws.outcomes import Outcome, classify, error_code
+from ..aws.outcomes import Outcome, classify, error_code, for_recipient
 from ..conf import app_settings
 from ..models import DeliveryBatch, WebSocketSession
 from . import BULK, QueueBatch, budget, lease
@@ -120,10 +120,7 @@ def post_all(
             if outcome is not Outcome.THROTTLED or spend is None:
                 break
             spend.throttled()
-        # API Gateway answers 410 until $connect has returned: give a new connection a moment.
-        if outcome is Outcome.GONE and attempt == 0 and recipient.created_on > grace:
-            return Outcome.RETRY
-        return outcome
+        return for_recipient(outcome, attempt, young=recipient.created_on > grace)
 
     if len(recipients) <= 1:
         for recipient in recipients:
