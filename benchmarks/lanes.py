@@ -255,6 +255,7 @@ def workers(root: Path, env: dict[str, str], log_file: Path) -> Iterator[list[in
 
 def main_worktree() -> Path:
     path = Path(tempfile.gettempdir()) / "ws-lanes-main"
+    subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False, capture_output=True)
     if not (path / "worker").exists():
         subprocess.run(
             ["git", "worktree", "add", "--detach", "--force", str(path), "main"],
@@ -262,8 +263,6 @@ def main_worktree() -> Path:
             check=True,
             capture_output=True,
         )
-    else:
-        subprocess.run(["git", "checkout", "--detach", "main"], cwd=path, check=True)
     return path
 
 
@@ -417,7 +416,16 @@ def main() -> int:
         try:
             if not options.no_main:
                 # Main's broadcast only at the first size: its small sends wait behind it all.
-                results["main"] = measure("main", main_worktree(), scales[:1], gateway, workdir)
+                main_root = main_worktree()
+                try:
+                    results["main"] = measure("main", main_root, scales[:1], gateway, workdir)
+                finally:
+                    subprocess.run(
+                        ["git", "worktree", "remove", "--force", str(main_root)],
+                        cwd=ROOT,
+                        check=False,
+                        capture_output=True,
+                    )
             results["ours"] = measure("ours", ROOT, scales, gateway, workdir)
         finally:
             gateway.stop()
