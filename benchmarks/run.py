@@ -47,6 +47,8 @@ from benchmarks import common, report, services  # noqa: E402
 from benchmarks.harness import Bench  # noqa: E402
 from benchmarks.services import log  # noqa: E402
 
+KEPT_MARKER = "<!-- lanes-and-scale -->"
+
 
 def git_commit() -> str:
     """This checkout's commit, noting uncommitted changes to the package measured."""
@@ -110,7 +112,10 @@ def main() -> int:
     rows = report.build_rows(bench.results)
     print(report.markdown_table(rows))
     print(f"\nTook {bench.results['meta']['duration_seconds']:.0f} s; written to {output}")
-    output.write_text(report.write_markdown(bench.results, rows))
+    # The figures of lanes.py and scale.py, kept below their marker across runs of this one.
+    kept = output.read_text().partition(KEPT_MARKER) if output.exists() else ("", "", "")
+    text = report.write_markdown(bench.results, rows)
+    output.write_text(text + (f"\n{KEPT_MARKER}{kept[2]}" if kept[1] else ""))
     return 0
 
 

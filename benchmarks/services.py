@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks import common
+from django_aws_api_gateway_websockets.conf import package_queues
 from project.settings import MIDDLEWARE
-from worker.celery import DEFAULT_QUEUE, DELIVERY_QUEUE, MAINTENANCE_QUEUE
+from worker.celery import DEFAULT_QUEUE
 from worker.command import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ COMPETITOR_REQUIREMENTS = [
 ]
 BROKER_URL = "redis://127.0.0.1:6379/13"
 DATABASES = {"ours": "bench_ours", "theirs": "bench_theirs"}
-QUEUES = ",".join([DELIVERY_QUEUE, MAINTENANCE_QUEUE, DEFAULT_QUEUE])
+QUEUES = ",".join([*package_queues(), DEFAULT_QUEUE])
 
 
 def log(message: str) -> None:

@@ -31,6 +31,11 @@ if _SIDE == "ours":
     # the published figures use none, i.e. the product defaults.
     WEBSOCKETS.update(json.loads(os.environ.get("BENCH_WEBSOCKETS_OVERRIDES") or "{}"))
     AWS_IAM_PROFILE = None
+    if os.environ.get("BENCH_COUNT_STATEMENTS"):
+        # benchmarks/scale.py: every SQL statement of this process counted in Redis.
+        from benchmarks.statements import count_statements
+
+        count_statements(CELERY_BROKER_URL)
 else:
     SECRET_KEY = "benchmark-only-not-a-secret-0123456789-abcdefghijklmnop"
     INSTALLED_APPS = [

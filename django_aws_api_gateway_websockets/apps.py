@@ -15,8 +15,10 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
         from .gauges import register as register_gauges
+        from .tasks import warm_up_publishing
 
         register_gauges()
+        warm_up_publishing()
 
         if apps.is_installed("django_celery_beat"):
             post_migrate.connect(install_schedules_after_migrate, dispatch_uid=self.name)

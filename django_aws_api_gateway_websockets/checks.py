@@ -39,6 +39,10 @@ INVALID_VALUE_IDS = {
     "push_changes_to_aws": "E008",
     "allowed_integration_hosts": "E010",
     "allow_unsigned_events": "E012",
+    "post_rate_limit": "E060",
+    "realtime_queue": "E061",
+    "delivery_queue": "E061",
+    "maintenance_queue": "E061",
 }
 
 
@@ -80,6 +84,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             )
         )
     errors.extend(_lease_errors())
+    errors.extend(_lane_errors())
     secrets = app_settings.gateway_secrets
     if not isinstance(secrets, list | tuple) or not all(isinstance(s, str) and s for s in secrets):
         errors.append(
@@ -125,6 +130,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             )
         )
     return errors
+
+
+def _lane_errors() -> list[Error | Warning]:
+    """A fast lane that is no lane: on the queue of the bulk batches."""
+    if app_settings.realtime_queue != app_settings.delivery_queue:
+        return []
+    return [
+        Warning(
+            "WEBSOCKETS['realtime_queue'] is the delivery queue: small sends will wait "
+            "behind the batches of large ones.",
+            id=f"{ID}.W060",
+        )
+    ]
 
 
 @register(Tags.compatibility, deploy=True)

@@ -21,6 +21,8 @@ MAX_MESSAGE_BYTES = 128 * 1024
 # The default Celery queues of the app's tasks (``-Q`` of the workers that consume them).
 DELIVERY_QUEUE = "websockets.delivery"
 MAINTENANCE_QUEUE = "websockets.maintenance"
+# The fast lane: every send's planning, and the whole of a send that fits in one batch.
+REALTIME_QUEUE = "websockets.realtime"
 
 
 # The header 4.x's integrations carry the secret in (its ``gateway_secret`` key).
@@ -36,6 +38,10 @@ def positive(value: Any) -> bool:
 
 def non_negative(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def optional_positive(value: Any) -> bool:
+    return value is None or positive(value)
 
 
 def boolean(value: Any) -> bool:
@@ -196,11 +202,31 @@ class AppSettings:
     delivery_lease_renew_seconds = Setting(5.0)
     # Outcomes recorded at least every this many posts, so a takeover repeats few.
     delivery_progress_every = Setting(50)
+    # Throttling (429) never fails a recipient before its send is this old; the attempt
+    # count (delivery_max_attempts) bounds real errors only (5xx, network).
+    delivery_deadline_seconds = Setting(900.0, valid=non_negative, expected="a non-negative number")
+    # One budget of posts per AWS account and Region, shared by every worker on every host
+    # (delivery/budget.py). AWS allows an account 10,000 requests/s, burst 5,000, for all its
+    # REST, HTTP and WebSocket APIs and @connections calls together ("Amazon API Gateway
+    # quotas"); the defaults leave most of it to the account's other APIs. None: no limit.
+    post_rate_limit: Setting[float | None] = Setting(
+        2000.0, valid=optional_positive, expected="a positive number or None"
+    )
+    post_rate_burst = Setting(1000)
+    # What the budget is keyed on besides the Region; None: the AWS access key id in use.
+    post_rate_key: Setting[str | None] = Setting(
+        None, valid=optional_text, expected="a name or None"
+    )
     # The Redis of shared state (rate limiter, history, presence); None: CELERY_BROKER_URL
     redis_url: Setting[str | None] = Setting(None, valid=optional_text, expected="a URL or None")
-    # Celery queues: fan-out, and cleanup/resumption, each on its own
+    # Celery queues: fan-out (the bulk lane), the fast lane, and cleanup/resumption
     delivery_queue = Setting(DELIVERY_QUEUE, valid=text, expected="a queue name")
+    realtime_queue = Setting(REALTIME_QUEUE, valid=text, expected="a queue name")
     maintenance_queue = Setting(MAINTENANCE_QUEUE, valid=text, expected="a queue name")
+    # Threads of the fast-lane worker that ``celery -A worker worker`` (prefork) starts
+    # beside its pool, so that bulk batches holding every pool process never delay a small
+    # send (worker/lanes.py); 0: none, the lane is left to workers started with -Q.
+    realtime_lane_threads = Setting(4, valid=non_negative, expected="a non-negative number")
     # Periodic cleanup
     cleanup_batch_size = Setting(1000)
     connection_max_age_seconds = Setting(7200)
@@ -251,12 +277,21 @@ def legacy_secrets() -> list[str]:
 
 
 def package_queues() -> list[str]:
-    """Every Celery queue the app's tasks publish to: workers must consume them all.
+    """Every Celery queue the app's tasks publish to, the fast lane first (workers that take
+    queues in order serve it first): workers must consume them all.
 
     Workers started without ``-Q`` add them (``tasks.consume_package_queues``); with ``-Q``
     they name those they leave out.
     """
-    return list(dict.fromkeys([app_settings.delivery_queue, app_settings.maintenance_queue]))
+    return list(
+        dict.fromkeys(
+            [
+                app_settings.realtime_queue,
+                app_settings.delivery_queue,
+                app_settings.maintenance_queue,
+            ]
+        )
+    )
 
 
 def integration_hosts() -> list[str] | None:

@@ -1,15 +1,18 @@
 """Celery tasks, and the only module of the app that talks to Celery.
 
-Every publish names its queue (``WEBSOCKETS["delivery_queue"]``, and the default schedules
-``WEBSOCKETS["maintenance_queue"]``), so any Celery app configured from Django settings
-routes the app's tasks with no routes of its own. Delivery tasks acknowledge only once done
-and are requeued if their worker dies, so a message may run twice; the engine's leases make
-a second run harmless, and its recovery task queues again whatever a lost message left.
+Every publish names its queue (the fast lane ``WEBSOCKETS["realtime_queue"]`` for planning and
+for sends of one batch, the bulk lane ``WEBSOCKETS["delivery_queue"]`` for the batches of larger
+sends, and the default schedules ``WEBSOCKETS["maintenance_queue"]``), so any Celery app
+configured from Django settings routes the app's tasks with no routes of its own. Delivery
+tasks acknowledge only once done and are requeued if their worker dies, so a message may run
+twice; the engine's leases make a second run harmless, and its recovery task queues again
+whatever a lost message left.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -21,12 +24,13 @@ from celery import Task, shared_task
 from celery.signals import celeryd_after_setup, celeryd_init
 from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError, close_old_connections
+from kombu import pools as kombu_pools
 from kombu.exceptions import OperationalError as BrokerError
 
 from . import cleanup, metrics, tracing
 from .conf import app_settings, package_queues
-from .delivery import enqueue, plan, post, recover, retry
-from .models import DeliveryReport
+from .delivery import BULK, REALTIME, enqueue, plan, post, recover, retry
+from .models import DeliveryBatch, DeliveryReport
 from .models.selections import Selection
 
 logger = logging.getLogger(__name__)
@@ -71,22 +75,37 @@ def queue_plan(report_id: str, headers: dict[str, str] | None = None) -> None:
 
 
 def release_from_outbox(report_id: str, headers: dict[str, str] | None = None) -> bool:
-    publish_plan = partial(publish, plan_delivery, (report_id,), headers=headers)
-    return enqueue.release_from_outbox(report_id, publish_plan)
+    """Publish a send's planning from the outbox unless someone already did."""
+    return enqueue.claim_and_publish(
+        report_id, partial(publish, plan_delivery, (report_id,), lane=REALTIME, headers=headers)
+    )
 
 
 def requeue_plan(report_id: str) -> None:
-    publish(plan_delivery, (report_id,))
+    publish(plan_delivery, (report_id,), lane=REALTIME)
 
 
-def queue_batch(batch_id: int, attempt: int, countdown: float | None = None) -> None:
-    enqueue.run_after_commit(partial(publish, deliver_batch, (batch_id, attempt), countdown))
+def continue_plan(report_id: str) -> None:
+    """The rest of a large send's planning, on the bulk lane."""
+    publish(plan_delivery, (report_id, BULK), lane=BULK)
+
+
+def queue_batch(
+    batch_id: int, attempt: int, countdown: float | None = None, lane: str = BULK
+) -> None:
+    args = (batch_id, attempt) if lane == BULK else (batch_id, attempt, lane)
+    enqueue.run_after_commit(partial(publish, deliver_batch, args, countdown, lane))
+
+
+def lane_queue(lane: str) -> str:
+    return app_settings.realtime_queue if lane == REALTIME else app_settings.delivery_queue
 
 
 def publish(
     task: Task,
     args: tuple[Any, ...],
     countdown: float | None = None,
+    lane: str = BULK,
     headers: dict[str, str] | None = None,
 ) -> bool:
     """Hand one message to the broker; False, at once, when it does not answer.
@@ -98,7 +117,7 @@ def publish(
     """
     options: dict[str, Any] = {
         "countdown": countdown,
-        "queue": app_settings.delivery_queue,
+        "queue": lane_queue(lane),
         "headers": tracing.carrier() if headers is None else headers,
     }
     if task.app.conf.task_always_eager:
@@ -117,6 +136,52 @@ def publish(
 def traced(task: Task, name: str, attributes: dict[str, Any]) -> Any:
     """A consumer span for ``task``, continuing the trace its message carries."""
     return tracing.span(name, attributes, headers=task.request.headers or {}, kind="consumer")
+
+
+def warm_up_publishing() -> None:
+    """Prepare the first publish of this process in the background: a send's caller then
+    pays for its own message only, not for a first connection (most of 150 ms otherwise).
+
+    Builds what Celery builds on first use (message builder and sender, routes, the disabled
+    event dispatcher, the producer pool, the transport's module) and opens one broker
+    connection in the pool. A process that forks after this (a web server's preloaded app,
+    prefork workers) must not share that socket: the child drops the pool without closing
+    it, as Celery itself does after a fork. A broker that does not answer costs nothing
+    here: the first send tries again, as it would have. Eager mode publishes nothing.
+    """
+    app = plan_delivery.app
+    if app.conf.task_always_eager:
+        return
+    os.register_at_fork(after_in_child=partial(_forget_publisher, app))
+
+    def warm() -> None:
+        with suppress(Exception):  # only a head start: a failure here is the first send's
+            amqp = app.amqp
+            for name in ("create_task_message", "send_task_message", "router", "queues"):
+                getattr(amqp, name)
+            amqp._event_dispatcher  # noqa: B018 - built on first access
+            with app.producer_or_acquire() as producer:
+                producer.connection.ensure_connection(max_retries=0)
+
+    threading.Thread(target=warm, name="ws-warm-publishing", daemon=True).start()
+
+
+def _forget_publisher(app: Any) -> None:
+    """In a forked child: drop the parent's broker connections; the child opens its own.
+
+    What Celery and kombu do after a billiard fork, for any fork: their pools are forgotten,
+    never closed (closing a channel may send commands on the parent's behalf).
+    """
+    kombu_pools.connections.clear()
+    kombu_pools.producers.clear()
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+def batch_attributes(batch_id: int, attempt: int) -> dict[str, Any]:
+    return {"websockets.batch_id": batch_id, "websockets.attempt": attempt}
 
 
 def run_owned(task: Task, work: Callable[[str], None]) -> None:
@@ -139,20 +204,37 @@ def run_owned(task: Task, work: Callable[[str], None]) -> None:
 
 
 @shared_task(**DELIVERY_OPTIONS)
-def plan_delivery(self: Task, report_id: str) -> None:
-    """Resolve a send's recipients into batches and queue them."""
+def plan_delivery(self: Task, report_id: str, lane: str = REALTIME) -> None:
+    """Resolve a send's recipients into batches: post a one-batch send now, queue the rest."""
+    # The young-connection retry waits for $connect to finish; an eager task cannot wait.
+    grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
+
+    def work(owner: str) -> None:
+        def post_now(batch: DeliveryBatch) -> None:
+            with tracing.span("websockets.batch", batch_attributes(batch.pk, 0)):
+                post.deliver_held(batch, 0, owner, queue_batch, grace, REALTIME)
+
+        plan.plan(
+            report_id,
+            owner,
+            queue_batch,
+            lane=lane,
+            continue_planning=continue_plan,
+            post_now=post_now,
+        )
+
     with traced(self, "websockets.plan", {"websockets.delivery_id": report_id}):
-        run_owned(self, lambda owner: plan.plan(report_id, owner, queue_batch))
+        run_owned(self, work)
 
 
 @shared_task(**DELIVERY_OPTIONS)
-def deliver_batch(self: Task, batch_id: int, attempt: int) -> None:
+def deliver_batch(self: Task, batch_id: int, attempt: int, lane: str = BULK) -> None:
     """Post one attempt of one batch."""
-    # The young-connection retry waits for $connect to finish; an eager task cannot wait.
     grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
-    attributes = {"websockets.batch_id": batch_id, "websockets.attempt": attempt}
-    with traced(self, "websockets.batch", attributes):
-        run_owned(self, lambda owner: post.deliver(batch_id, attempt, owner, queue_batch, grace))
+    with traced(self, "websockets.batch", batch_attributes(batch_id, attempt)):
+        run_owned(
+            self, lambda owner: post.deliver(batch_id, attempt, owner, queue_batch, grace, lane)
+        )
 
 
 @shared_task(**DELIVERY_OPTIONS)

@@ -40,6 +40,25 @@ def test_numbers_must_be_positive(settings, value):
     assert "delivery_concurrency" in error.msg
 
 
+@pytest.mark.parametrize("value", [0, -5, "fast", True])
+def test_the_post_budget_is_a_positive_rate_or_none(settings, value):
+    settings.WEBSOCKETS = {"post_rate_limit": value}
+    assert ids(check_settings()) == ["E060"]
+    settings.WEBSOCKETS = {"post_rate_limit": None, "realtime_lane_threads": 0}
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize("key", ["realtime_queue", "delivery_queue", "maintenance_queue"])
+def test_queue_names(settings, key):
+    settings.WEBSOCKETS = {key: ""}
+    assert ids(check_settings()) == ["E061"]
+
+
+def test_a_fast_lane_on_the_delivery_queue_is_no_lane(settings):
+    settings.WEBSOCKETS = {"realtime_queue": "websockets.delivery"}
+    assert ids(check_settings()) == ["W060"]
+
+
 @pytest.mark.parametrize("value", ["one-secret", [""], [1]])
 def test_gateway_secrets(settings, value):
     settings.WEBSOCKETS = {"gateway_secrets": value}

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from django_aws_api_gateway_websockets import tasks
 from django_aws_api_gateway_websockets.aws.outcomes import Outcome, classify, error_code
-from django_aws_api_gateway_websockets.delivery import plan, post, retry, settle
+from django_aws_api_gateway_websockets.delivery import BULK, REALTIME, plan, post, retry, settle
 from django_aws_api_gateway_websockets.models import (
     DeliveryBatch,
     DeliveryReport,
@@ -43,9 +43,9 @@ def client_error(code, status):
     [
         (client_error("GoneException", 410), Outcome.GONE),
         (client_error("", 410), Outcome.GONE),
-        (client_error("LimitExceededException", 429), Outcome.RETRY),
-        (client_error("TooManyRequestsException", 429), Outcome.RETRY),
-        (client_error("", 429), Outcome.RETRY),
+        (client_error("LimitExceededException", 429), Outcome.THROTTLED),
+        (client_error("TooManyRequestsException", 429), Outcome.THROTTLED),
+        (client_error("", 429), Outcome.THROTTLED),
         (client_error("InternalServerErrorException", 500), Outcome.RETRY),
         (client_error("", 503), Outcome.RETRY),
         (EndpointConnectionError(endpoint_url="http://x"), Outcome.RETRY),
@@ -278,18 +278,40 @@ def test_only_failed_recipients_are_retried(sessions):
     throttled = client_error("LimitExceededException", 429)
     client, report = send_with({"c-1": [throttled, throttled], "c-3": [client_error("", 503)]})
     assert sorted(client.calls) == sorted(["c-0", "c-1", "c-2", "c-3", "c-4", "c-1", "c-3", "c-1"])
-    assert (report.delivered, report.failed, report.retried) == (5, 0, 3)
+    # The throttled recipient is posted again within its attempt; the 503 waits for the next.
+    assert (report.delivered, report.failed, report.retried) == (5, 0, 1)
     assert report.finished is not None
 
 
 @pytest.mark.django_db
 def test_retries_are_bounded(sessions, settings):
     settings.WEBSOCKETS = {"delivery_max_attempts": 3}
-    throttled = client_error("LimitExceededException", 429)
-    client, report = send_with({"c-1": [throttled] * 10})
+    unavailable = client_error("ServiceUnavailableException", 503)
+    client, report = send_with({"c-1": [unavailable] * 10})
     assert client.calls.count("c-1") == 3
     assert (report.delivered, report.failed, report.retried) == (4, 1, 2)
     assert report.finished is not None
+
+
+@pytest.mark.django_db
+def test_throttling_never_fails_a_recipient_before_the_deadline(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_max_attempts": 2}
+    throttled = client_error("LimitExceededException", 429)
+    unavailable = client_error("ServiceUnavailableException", 503)
+    # Four attempts throttled (three posts each), then one real error, then through.
+    client, report = send_with({"c-1": [throttled] * 12 + [unavailable]})
+    assert client.calls.count("c-1") == 14
+    assert (report.delivered, report.failed) == (5, 0)
+    assert report.batches.get().failed_attempts == 1
+
+
+@pytest.mark.django_db
+def test_throttling_fails_a_recipient_past_the_deadline(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_deadline_seconds": 0}
+    throttled = client_error("LimitExceededException", 429)
+    client, report = send_with({"c-1": [throttled] * 10})
+    assert client.calls.count("c-1") == post.THROTTLED_TRIES
+    assert (report.delivered, report.failed) == (4, 1)
 
 
 @pytest.mark.django_db
@@ -311,7 +333,7 @@ def planned_batch():
     """A send planned into one batch whose message was not delivered to anyone yet."""
     report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
     with patch.object(tasks, "queue_batch"):
-        tasks.plan_delivery(report.pk)
+        tasks.plan_delivery(report.pk, BULK)
     return report, report.batches.get()
 
 
@@ -393,7 +415,7 @@ def test_sessions_each_go_through_their_own_gateway(sessions, api_gateway):
 def test_session_disconnected_after_planning_counts_as_gone(sessions):
     report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
     with patch.object(tasks, "queue_batch"):
-        tasks.plan_delivery(report.pk)
+        tasks.plan_delivery(report.pk, BULK)
     WebSocketSession.objects.filter(connection_id="c-1").delete()
     with capture_messages() as outbox:
         tasks.deliver_batch(report.batches.get().pk, 0)
@@ -414,8 +436,8 @@ def test_plan_resumes_from_its_cursor(sessions, settings):
             plan_cursor=pks[1], recipients=2, batches_pending=1
         )
         # …and the redelivered task picks up after the cursor.
-        tasks.plan_delivery(report.pk)
-        tasks.plan_delivery(report.pk)  # a third delivery of the message does nothing
+        tasks.plan_delivery(report.pk, BULK)
+        tasks.plan_delivery(report.pk, BULK)  # a third delivery of the message does nothing
     report = refreshed(report)
     assert (report.recipients, report.planned, report.batches_pending) == (5, True, 3)
     assert len(queued) == 2
@@ -433,7 +455,7 @@ def expire_leases():
 def test_recovery_takes_over_expired_leases_and_publishes_the_outbox(sessions):
     report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
     with patch.object(tasks, "queue_batch"):
-        tasks.plan_delivery(report.pk)  # planned; its batch's message "lost"
+        tasks.plan_delivery(report.pk, BULK)  # planned; its batch's message "lost"
     unplanned = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
     # A send whose planning message was lost after publication.
     lost = DeliveryReport.objects.create(
@@ -634,3 +656,77 @@ def test_enqueue_is_constant_in_recipients(api_gateway, django_assert_num_querie
         with django_assert_num_queries(1):
             WebSocketSession.objects.send_to_all({"type": "x"})
     assert queue_plan.call_count == 2
+
+
+@pytest.mark.django_db
+def test_a_send_of_one_batch_is_posted_by_its_planning_on_the_fast_lane(sessions):
+    report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    with (
+        patch.object(tasks, "queue_batch") as queue_batch,
+        patch.object(tasks, "continue_plan") as continue_plan,
+        capture_messages() as outbox,
+    ):
+        tasks.plan_delivery(report.pk)
+    assert len(outbox) == 5
+    queue_batch.assert_not_called()
+    continue_plan.assert_not_called()
+    report = refreshed(report)
+    assert (report.planned, report.delivered, report.batches.count()) == (True, 5, 1)
+    assert report.finished is not None
+
+
+@pytest.mark.django_db
+def test_a_larger_send_hands_its_planning_to_the_bulk_lane(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_batch_size": 2}
+    report = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    with (
+        patch.object(tasks, "queue_batch") as queue_batch,
+        patch.object(tasks, "continue_plan") as continue_plan,
+    ):
+        tasks.plan_delivery(report.pk)
+        batch = report.batches.get()
+        queue_batch.assert_called_once_with(batch.pk, 0, None, BULK)
+        continue_plan.assert_called_once_with(str(report.pk))
+        report = refreshed(report)
+        assert (report.planned, report.recipients, report.lease_owner) == (False, 2, "")
+        # The bulk lane carries on from the cursor; the fast lane, given it again, hands over.
+        tasks.plan_delivery(report.pk)
+        assert continue_plan.call_count == 2
+        tasks.plan_delivery(report.pk, BULK)
+    report = refreshed(report)
+    assert (report.planned, report.recipients, report.batches.count()) == (True, 5, 3)
+    assert [call.args[3] for call in queue_batch.call_args_list] == [BULK] * 3
+
+
+@pytest.mark.django_db
+def test_recovery_queues_a_one_batch_send_on_the_fast_lane(sessions, settings):
+    settings.WEBSOCKETS = {"delivery_batch_size": 2}
+    small = {"filter": {"connection_id": "c-0"}, "exclude": {}}
+    report = DeliveryReport.objects.create(payload="{}", selection=small)
+    large = DeliveryReport.objects.create(payload="{}", selection={"filter": {}, "exclude": {}})
+    with patch.object(tasks, "queue_batch"):
+        tasks.plan_delivery(report.pk, BULK)
+        tasks.plan_delivery(large.pk, BULK)
+    batch = report.batches.get()
+    expire_leases()
+    with patch.object(tasks, "queue_batch") as queue_batch:
+        assert tasks.recover_deliveries() == 4
+    lanes = {call.args[0]: call.args[3] for call in queue_batch.call_args_list}
+    assert lanes.pop(batch.pk) == REALTIME
+    assert set(lanes.values()) == {BULK}
+
+
+@pytest.mark.django_db
+def test_a_one_recipient_send_costs_its_planning_task_few_statements(
+    sessions, django_assert_max_num_queries
+):
+    """Claim, read, page, record the batch, read the recipient, settle, finish: 9 statements
+    and two transactions (savepoints here), with no second claim or reload of the batch the
+    planning task already holds."""
+    report = DeliveryReport.objects.create(
+        payload="{}", selection={"filter": {"connection_id": "c-0"}, "exclude": {}}
+    )
+    with capture_messages() as outbox, django_assert_max_num_queries(13):
+        tasks.plan_delivery(report.pk)
+    assert len(outbox) == 1
+    assert refreshed(report).finished is not None

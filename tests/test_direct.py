@@ -121,7 +121,7 @@ def raised(post: Any, **kwargs: Any) -> ClientError:
     ("faults", "size", "code", "outcome"),
     [
         ({"gone_ids": ["c1"]}, 10, "GoneException", Outcome.GONE),
-        ({"throttle_counts": {"c1": 2}}, 10, "LimitExceededException", Outcome.RETRY),
+        ({"throttle_counts": {"c1": 2}}, 10, "LimitExceededException", Outcome.THROTTLED),
         ({}, 128 * 1024 + 1, "PayloadTooLargeException", Outcome.FAILED),
     ],
 )

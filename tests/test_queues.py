@@ -7,6 +7,8 @@ from celery import Celery
 from celery.signals import before_task_publish
 
 from django_aws_api_gateway_websockets import tasks
+from django_aws_api_gateway_websockets.conf import package_queues
+from django_aws_api_gateway_websockets.delivery import REALTIME
 from django_aws_api_gateway_websockets.schedules import install_default_schedules
 from worker import app as project_app
 
@@ -33,20 +35,39 @@ def fresh_app():
 
 
 @pytest.mark.django_db
-def test_sends_and_batches_go_to_the_delivery_queue(fresh_app, websocket_session):
+def test_planning_takes_the_fast_lane_and_bulk_batches_the_delivery_queue(
+    fresh_app, websocket_session
+):
     websocket_session.send_message({"type": "x"})
     tasks.queue_batch(1, 0)
+    tasks.queue_batch(2, 1, None, REALTIME)
+    tasks.continue_plan("report")
     assert fresh_app == [
-        ("django_aws_api_gateway_websockets.tasks.plan_delivery", "websockets.delivery"),
+        ("django_aws_api_gateway_websockets.tasks.plan_delivery", "websockets.realtime"),
         ("django_aws_api_gateway_websockets.tasks.deliver_batch", "websockets.delivery"),
+        ("django_aws_api_gateway_websockets.tasks.deliver_batch", "websockets.realtime"),
+        ("django_aws_api_gateway_websockets.tasks.plan_delivery", "websockets.delivery"),
     ]
 
 
 @pytest.mark.django_db
 def test_queue_names_follow_settings(fresh_app, websocket_session, settings):
-    settings.WEBSOCKETS = {"delivery_queue": "fanout"}
+    settings.WEBSOCKETS = {"delivery_queue": "fanout", "realtime_queue": "chat"}
     websocket_session.send_message({"type": "x"})
-    assert fresh_app == [("django_aws_api_gateway_websockets.tasks.plan_delivery", "fanout")]
+    tasks.queue_batch(1, 0)
+    assert fresh_app == [
+        ("django_aws_api_gateway_websockets.tasks.plan_delivery", "chat"),
+        ("django_aws_api_gateway_websockets.tasks.deliver_batch", "fanout"),
+    ]
+    assert package_queues() == ["chat", "fanout", "websockets.maintenance"]
+
+
+def test_the_worker_app_consumes_every_lane_the_fast_one_first():
+    names = [queue.name for queue in project_app.conf.task_queues]
+    assert set(package_queues()) <= set(names)
+    assert names[0] == "websockets.realtime"
+    assert names[-1] == "websockets.delivery"
+    assert project_app.conf.broker_transport_options["queue_order_strategy"] == "priority"
 
 
 @pytest.mark.django_db
@@ -58,3 +79,12 @@ def test_default_schedules_run_on_the_maintenance_queue():
         PeriodicTask.objects.filter(name__startswith="django_aws").values_list("queue", flat=True)
     )
     assert queues == {"websockets.maintenance"}
+
+
+def test_a_forked_child_never_publishes_on_its_parents_broker_connections():
+    app = Celery("forked", set_as_current=False, broker="memory://")
+    pool = app.pool
+    producers = app.amqp.producer_pool
+    tasks._forget_publisher(app)
+    assert app.pool is not pool
+    assert app.amqp.producer_pool is not producers

@@ -97,7 +97,8 @@ def test_a_plain_worker_without_q_consumes_the_apps_queues(tmp_path):
 
     assert {"celery", *package_queues()} <= banner_queues(log), log
     assert (
-        "No -Q given: this worker also consumes websockets.delivery, websockets.maintenance" in log
+        "No -Q given: this worker also consumes websockets.realtime, websockets.delivery, "
+        "websockets.maintenance" in log
     )
 
 
@@ -105,5 +106,56 @@ def test_a_worker_whose_q_leaves_out_the_apps_queues_names_them(tmp_path):
     log = started_worker_log(tmp_path, queues="celery,websockets.delivery")
 
     assert banner_queues(log) == {"celery", "websockets.delivery"}, log
-    assert "This worker does not consume websockets.maintenance (not in its -Q)" in log
+    assert (
+        "This worker does not consume websockets.realtime, websockets.maintenance (not in its -Q)"
+        in log
+    )
     assert "until another worker consumes them" in log
+
+
+class FakeWorker:
+    """What ``RealtimeLane`` reads of a Celery worker."""
+
+    def __init__(self, pool_cls: str, queues: list[str]) -> None:
+        from types import SimpleNamespace
+
+        self.pool_cls = pool_cls
+        self.pool = None
+        self.hostname = "w1@host"
+        self.loglevel = 30
+        consume_from = {name: SimpleNamespace(name=name) for name in queues}
+        self.app = SimpleNamespace(
+            main="worker", amqp=SimpleNamespace(queues=SimpleNamespace(consume_from=consume_from))
+        )
+
+
+def start_lane(worker: FakeWorker, monkeypatch) -> list[list[str]]:
+    from unittest.mock import Mock
+
+    from worker import lanes
+
+    started: list[list[str]] = []
+    monkeypatch.delenv(lanes.PARENT_ENV, raising=False)
+    monkeypatch.setattr(
+        lanes.subprocess, "Popen", lambda command, env: started.append(command) or Mock(pid=1)
+    )
+    lanes.RealtimeLane(worker).start(worker)
+    return started
+
+
+def test_a_prefork_worker_on_the_fast_lane_starts_a_thread_pool_worker_for_it(monkeypatch):
+    (command,) = start_lane(
+        FakeWorker("celery.concurrency.prefork:TaskPool", ["websockets.realtime", "celery"]),
+        monkeypatch,
+    )
+    options = " ".join(command)
+    assert "-P threads -c 4 -Q websockets.realtime -n realtime-w1@host" in options
+
+
+def test_no_fast_lane_worker_where_it_is_not_needed(monkeypatch, settings):
+    threads = FakeWorker("threads", ["websockets.realtime"])
+    bulk_only = FakeWorker("prefork", ["websockets.delivery"])
+    assert start_lane(threads, monkeypatch) == []
+    assert start_lane(bulk_only, monkeypatch) == []
+    settings.WEBSOCKETS = {"realtime_lane_threads": 0}
+    assert start_lane(FakeWorker("prefork", ["websockets.realtime"]), monkeypatch) == []

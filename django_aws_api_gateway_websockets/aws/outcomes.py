@@ -1,4 +1,5 @@
-"""What a Management API answer means for one recipient: delivered, gone, retry or failed."""
+"""What a Management API answer means for one recipient: delivered, gone, throttled, retry
+or failed."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 class Outcome(enum.Enum):
     DELIVERED = "delivered"
     GONE = "gone"
+    # The account's budget is spent (429): retried until the send's deadline, and the
+    # whole pool slows down (delivery/budget.py).
+    THROTTLED = "throttled"
+    # A real error that may pass (5xx, network): retried a bounded number of attempts.
     RETRY = "retry"
     FAILED = "failed"
 
 
 GONE_CODES = frozenset({"GoneException"})
-THROTTLING_CODES = frozenset(
+THROTTLED_CODES = frozenset(
     {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
 )
-RETRY_CODES = THROTTLING_CODES | frozenset(
+RETRY_CODES = frozenset(
     {
         "InternalServerErrorException",
         "InternalFailure",
@@ -39,22 +44,28 @@ def status_of(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
 
 
-def is_throttling(exc: BaseException) -> bool:
-    """Whether API Gateway refused ``exc``'s call for the rate (429)."""
-    if not isinstance(exc, ClientError):
-        return False
-    return error_code(exc) in THROTTLING_CODES or status_of(exc) == 429
-
-
 def classify(exc: BaseException) -> Outcome:
-    """Gone (410), retry (throttling, 5xx, network), or failed for good (anything else)."""
+    """Gone (410), throttled (429), retry (5xx, network), or failed for good (anything else)."""
     if isinstance(exc, ClientError):
         code, status = error_code(exc), status_of(exc)
         if code in GONE_CODES or status == 410:
             return Outcome.GONE
-        if code in RETRY_CODES or status == 429 or status >= 500:
+        if code in THROTTLED_CODES or status == 429:
+            return Outcome.THROTTLED
+        if code in RETRY_CODES or status >= 500:
             return Outcome.RETRY
         return Outcome.FAILED
     if isinstance(exc, ConnectionError | HTTPClientError):
         return Outcome.RETRY
     return Outcome.FAILED
+
+
+def for_recipient(outcome: Outcome, attempt: int, *, young: bool) -> Outcome:
+    """What an answer means for this recipient on this attempt.
+
+    API Gateway answers 410 until ``$connect`` has returned, so a young connection's first
+    410 (``young``: younger than ``gone_grace_seconds``) is retried once, not taken as gone.
+    """
+    if outcome is Outcome.GONE and attempt == 0 and young:
+        return Outcome.RETRY
+    return outcome

@@ -32,7 +32,7 @@ def record(data: Any, selection: Selection) -> DeliveryReport:
     )
 
 
-def release_from_outbox(report_id: str, publish: Callable[[], bool]) -> bool:
+def claim_and_publish(report_id: str, publish: Callable[[], bool]) -> bool:
     """Publish a send's planning unless someone already did; return whether this call did.
 
     The row is claimed first (one conditional UPDATE), so the caller and the recovery task

@@ -17,16 +17,13 @@ from django.utils import timezone
 from .. import metrics, tracing
 from ..aws.clients import management_poster
 from ..aws.factory import is_valid_api_id, management_endpoint
-from ..aws.outcomes import Outcome, classify, error_code, is_throttling
+from ..aws.outcomes import Outcome, classify, error_code, for_recipient
 from ..conf import app_settings
 from ..models import DeliveryBatch, WebSocketSession
-from . import QueueBatch, lease
+from . import BULK, QueueBatch, budget, lease
 from .settle import LeaseLost, Progress
 
 logger = logging.getLogger(__name__)
-
-# The lane this module's batches run on, as metrics name it.
-LANE = "delivery"
 
 
 @dataclass(frozen=True)
@@ -38,18 +35,40 @@ class Recipient:
     created_on: datetime
 
 
+# Posts a throttled recipient gets within one attempt, each after the budget let it go.
+THROTTLED_TRIES = 3
+
+
 def deliver(
-    batch_id: int, attempt: int, owner: str, queue_batch: QueueBatch, grace_seconds: float
+    batch_id: int,
+    attempt: int,
+    owner: str,
+    queue_batch: QueueBatch,
+    grace_seconds: float,
+    lane: str = BULK,
 ) -> None:
     """Post one attempt of one batch under its lease, recording outcomes as they come.
 
     A message for an attempt that is no longer due, or for a batch another task holds,
     does nothing. ``grace_seconds``: a 410 for a connection younger than this is retried.
+    ``lane``: where the batch's retries are queued.
     """
     due = DeliveryBatch.objects.filter(pk=batch_id, attempt=attempt, done=False)
     if not lease.claim(due, owner):
         return
     batch = DeliveryBatch.objects.select_related("report").get(pk=batch_id)
+    deliver_held(batch, attempt, owner, queue_batch, grace_seconds, lane)
+
+
+def deliver_held(
+    batch: DeliveryBatch,
+    attempt: int,
+    owner: str,
+    queue_batch: QueueBatch,
+    grace_seconds: float,
+    lane: str = BULK,
+) -> None:
+    """``deliver`` for a batch (with its report) whose lease ``owner`` already holds."""
     recipients = list(
         Recipient(*row)
         for row in WebSocketSession.objects.filter(pk__in=batch.pending, connected=True)
@@ -59,8 +78,8 @@ def deliver(
         .iterator()
     )
     if attempt == 0:
-        metrics.queue_waited((timezone.now() - batch.report.created_on).total_seconds(), LANE)
-    progress = Progress(batch, attempt, owner)
+        metrics.queue_waited((timezone.now() - batch.report.created_on).total_seconds(), lane)
+    progress = Progress(batch, attempt, owner, lane)
     # Sessions that disconnected after planning are as gone as a 410 says.
     found = {r.pk for r in recipients}
     for pk in batch.pending:
@@ -93,16 +112,23 @@ def post_all(
         if is_valid_api_id(r.api_id) and r.stage is not None
     }
 
+    # Every post draws from its account's budget, shared with every other worker.
+    budgets = {key: budget.for_poster(poster) for key, poster in posters.items()}
     # Each post's span is a child of the batch's, also on the posting threads.
     batch_context = tracing.current()
 
     def post(recipient: Recipient) -> Outcome:
-        poster = posters.get((recipient.api_id, recipient.stage))
-        outcome = traced_post(recipient, poster, data, batch_context)
-        # API Gateway answers 410 until $connect has returned: give a new connection a moment.
-        if outcome is Outcome.GONE and attempt == 0 and recipient.created_on > grace:
-            return Outcome.RETRY
-        return outcome
+        key = (recipient.api_id, recipient.stage)
+        poster, spend = posters.get(key), budgets.get(key)
+        outcome = Outcome.THROTTLED  # until a post answers otherwise
+        for _ in range(THROTTLED_TRIES):
+            if spend is not None:
+                spend.take()
+            outcome = traced_post(recipient, poster, data, batch_context)
+            if outcome is not Outcome.THROTTLED or spend is None:
+                break
+            spend.throttled()
+        return for_recipient(outcome, attempt, young=recipient.created_on > grace)
 
     if len(recipients) <= 1:
         for recipient in recipients:
@@ -150,6 +176,8 @@ def traced_post(recipient: Recipient, poster: Any, data: bytes, parent: Any) -> 
         started = time.perf_counter()
         outcome = post_one(recipient, poster, data)
         metrics.post_finished(time.perf_counter() - started, outcome.value)
+        if outcome is Outcome.THROTTLED:
+            metrics.throttled()
         tracing.set_attributes(span, {"websockets.outcome": outcome.value})
     return outcome
 
@@ -162,8 +190,6 @@ def post_one(recipient: Recipient, poster: Any, data: bytes) -> Outcome:
         poster.post_to_connection(Data=data, ConnectionId=recipient.connection_id)
     except Exception as exc:
         outcome = classify(exc)
-        if is_throttling(exc):
-            metrics.throttled()
         if outcome is Outcome.FAILED:
             logger.warning(
                 "Delivery to %s failed for good on gateway %s stage %s: %s (%s)",

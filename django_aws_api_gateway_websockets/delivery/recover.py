@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from ..conf import app_settings
 from ..models import DeliveryBatch, DeliveryReport
-from . import QueueBatch, QueuePlan, lease
+from . import BULK, REALTIME, QueueBatch, QueuePlan, lease
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +37,15 @@ def recover(
             queue_plan(str(pk))
             recovered += 1
     batches = DeliveryBatch.objects.filter(done=False)
-    for batch_pk, attempt in batches.filter(lease.expired()).values_list("pk", "attempt")[:LIMIT]:
+    expired = batches.filter(lease.expired()).values_list(
+        "pk", "attempt", "report__planned", "report__recipients"
+    )
+    size = app_settings.delivery_batch_size
+    for batch_pk, attempt, planned, recipients in expired[:LIMIT]:
         if batches.filter(lease.expired(), pk=batch_pk, attempt=attempt).update(**lease.queued()):
-            queue_batch(batch_pk, attempt, None)
+            # The batch of a one-batch send goes back to the fast lane.
+            lane = REALTIME if planned and recipients <= size else BULK
+            queue_batch(batch_pk, attempt, None, lane)
             recovered += 1
     if recovered:
         logger.warning("Recovered %d delivery items (outbox, expired leases)", recovered)

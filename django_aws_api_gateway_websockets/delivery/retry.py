@@ -8,7 +8,7 @@ from ..conf import app_settings
 
 
 def exhausted(attempt: int) -> bool:
-    """Whether attempt ``attempt`` (from 0) was the last one allowed."""
+    """Whether attempt ``attempt`` (from 0) that met real errors was the last one allowed."""
     return attempt + 1 >= app_settings.delivery_max_attempts
 
 
@@ -19,3 +19,8 @@ def backoff(attempt: int) -> float:
         app_settings.delivery_retry_base_seconds * 2**attempt,
     )
     return random.uniform(ceiling / 2, ceiling)
+
+
+def throttled() -> float:
+    """Seconds before throttled recipients are tried again: the shared budget paces them."""
+    return random.uniform(0.5, 1.5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -21,7 +22,7 @@ from .. import metrics
 from ..aws.outcomes import Outcome
 from ..conf import app_settings
 from ..models import DeliveryBatch, DeliveryReport, WebSocketSession
-from . import QueueBatch, lease, retry
+from . import BULK, QueueBatch, lease, retry
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,14 @@ class LeaseLost(Exception):
 class Progress:
     """The outcomes of one attempt of one batch, recorded under the batch's lease."""
 
-    def __init__(self, batch: DeliveryBatch, attempt: int, owner: str) -> None:
+    def __init__(self, batch: DeliveryBatch, attempt: int, owner: str, lane: str = BULK) -> None:
         self.batch = batch
         self.attempt = attempt
         self.owner = owner
+        self.lane = lane
         self.pending = list(batch.pending)
-        self.retry: list[int] = []
+        self.retry: list[int] = []  # real errors: bounded by delivery_max_attempts
+        self.throttled: list[int] = []  # the budget was spent: bounded by the deadline
         self.unrecorded: dict[int, Outcome] = {}
         self.recorded_at = time.monotonic()
         # Read once per attempt: ``due`` is asked after every post.
@@ -48,6 +51,8 @@ class Progress:
     def add(self, pk: int, outcome: Outcome) -> None:
         if outcome is Outcome.RETRY:
             self.retry.append(pk)
+        elif outcome is Outcome.THROTTLED:
+            self.throttled.append(pk)
         else:
             self.unrecorded[pk] = outcome
 
@@ -63,22 +68,32 @@ class Progress:
         self._record(**lease.held_by(self.owner))
 
     def finish(self, queue_batch: QueueBatch) -> None:
-        """Record the rest; queue the retry of what may yet succeed, or close the batch."""
-        if self.retry and retry.exhausted(self.attempt):
-            logger.warning(
-                "Batch %s of delivery %s: %d recipients still failing after %d attempts",
-                self.batch.pk,
-                self.batch.report_id,
-                len(self.retry),
-                self.attempt + 1,
-            )
-            self.unrecorded.update(dict.fromkeys(self.retry, Outcome.FAILED))
+        """Record the rest; queue the retry of what may yet succeed, or close the batch.
+
+        Recipients that met real errors fail once the batch has had ``delivery_max_attempts``
+        attempts with errors; throttled ones only once the send is older than
+        ``delivery_deadline_seconds`` (throttling says nothing about the recipient).
+        """
+        deadline = timedelta(seconds=app_settings.delivery_deadline_seconds)
+        late = timezone.now() >= self.batch.report.created_on + deadline
+        errors = bool(self.retry)
+        if self.retry and (late or retry.exhausted(self.batch.failed_attempts)):
+            self.give_up(self.retry, "still failing")
             self.retry = []
-        retry_now = self.retry
-        countdown = retry.backoff(self.attempt) if retry_now else None
+        if self.throttled and late:
+            self.give_up(self.throttled, "throttled past the delivery deadline")
+            self.throttled = []
+        retry_now = self.retry + self.throttled
+        countdown = None
+        if retry_now:
+            countdown = (
+                retry.backoff(self.batch.failed_attempts) if self.retry else retry.throttled()
+            )
+        self.retry = retry_now
         self._record(
             attempt=self.attempt + 1,
             done=not retry_now,
+            failed_attempts=F("failed_attempts") + int(errors),
             **(lease.queued(countdown) if retry_now else lease.released()),
             report_changes={
                 "retried": F("retried") + len(retry_now),
@@ -86,9 +101,20 @@ class Progress:
             },
         )
         if retry_now:
-            queue_batch(self.batch.pk, self.attempt + 1, countdown)
+            queue_batch(self.batch.pk, self.attempt + 1, countdown, self.lane)
         else:
             finish_if_done(self.batch.report_id)
+
+    def give_up(self, pks: list[int], why: str) -> None:
+        logger.warning(
+            "Batch %s of delivery %s: %d recipients failed, %s after %d attempts",
+            self.batch.pk,
+            self.batch.report_id,
+            len(pks),
+            why,
+            self.attempt + 1,
+        )
+        self.unrecorded.update(dict.fromkeys(pks, Outcome.FAILED))
 
     def _record(self, report_changes: dict[str, Any] | None = None, **batch_changes: Any) -> None:
         settled, counts = self.unrecorded, Counter(self.unrecorded.values())

@@ -69,6 +69,7 @@ async def get_deliveries(request: web.Request) -> web.Response:
         {
             "connection_id": connection_id,
             "deliveries": state.deliveries(connection_id),
+            "last_delivered_at": state.last_delivered_at(connection_id),
             "last_body": None if body is None else body.decode("utf-8", "replace"),
         }
     )

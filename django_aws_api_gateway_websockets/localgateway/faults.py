@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import random
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,9 @@ class Faults:
 
     ``gone_ids`` are always answered 410; ``throttle_counts`` answers 429 for an id the
     next N times; the two rates apply to every POST through ``rng`` so a seed replays
-    the same sequence.
+    the same sequence. ``rate_limit`` (requests per second, 0: none) and ``rate_burst``
+    model AWS's account-level throttling as the token bucket AWS describes: a POST that
+    finds the bucket empty is answered 429.
     """
 
     latency_ms: float = 0.0
@@ -32,6 +35,26 @@ class Faults:
     gone_rate: float = 0.0
     gone_ids: set[str] = field(default_factory=set)
     throttle_counts: dict[str, int] = field(default_factory=dict)
+    rate_limit: float = 0.0
+    rate_burst: float = 0.0
+    tokens: float | None = None  # the bucket: full when the limit is set
+    filled_at: float = 0.0
+
+    def take_token(self) -> bool:
+        """Whether the token bucket lets one more request through now."""
+        if not self.rate_limit:
+            return True
+        now = time.monotonic()
+        burst = max(self.rate_burst, 1.0)
+        if self.tokens is None:
+            self.tokens = burst
+        else:
+            self.tokens = min(burst, self.tokens + (now - self.filled_at) * self.rate_limit)
+        self.filled_at = now
+        if self.tokens < 1 - 1e-9:  # float error in the refill must not refuse a token
+            return False
+        self.tokens -= 1
+        return True
 
     def decide(self, connection_id: str, rng: random.Random) -> Fault | None:
         """Return the fault to answer a POST to ``connection_id`` with, if any.
@@ -46,6 +69,8 @@ class Faults:
                 del self.throttle_counts[connection_id]
             else:
                 self.throttle_counts[connection_id] = remaining - 1
+            return Fault.THROTTLED
+        if not self.take_token():
             return Fault.THROTTLED
         # Draw only for active rates so a seed gives the same sequence whatever
         # other rate happens to be zero.
@@ -63,10 +88,21 @@ class Faults:
             "gone_rate": self.gone_rate,
             "gone_ids": sorted(self.gone_ids),
             "throttle_counts": dict(self.throttle_counts),
+            "rate_limit": self.rate_limit,
+            "rate_burst": self.rate_burst,
         }
 
 
-FAULT_FIELDS = ("latency_ms", "throttle_rate", "gone_rate", "gone_ids", "throttle_counts", "seed")
+FAULT_FIELDS = (
+    "latency_ms",
+    "throttle_rate",
+    "gone_rate",
+    "gone_ids",
+    "throttle_counts",
+    "rate_limit",
+    "rate_burst",
+    "seed",
+)
 
 
 def parse_fault_update(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,6 +119,12 @@ def parse_fault_update(payload: Mapping[str, Any]) -> dict[str, Any]:
         if latency < 0:
             raise ValueError("latency_ms must not be negative")
         clean["latency_ms"] = latency
+    for name in ("rate_limit", "rate_burst"):
+        if name in payload:
+            value = _number(name, payload[name])
+            if value < 0:
+                raise ValueError(f"{name} must not be negative")
+            clean[name] = value
     for name in ("throttle_rate", "gone_rate"):
         if name in payload:
             clean[name] = check_rate(name, _number(name, payload[name]))

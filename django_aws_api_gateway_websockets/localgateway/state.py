@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
@@ -36,11 +37,15 @@ class Stats:
     forward_failures: int = 0
     deliveries_per_connection: Counter[str] = field(default_factory=Counter)
     last_body: dict[str, bytes] = field(default_factory=dict)
+    # time.time() of the last delivery to each connection (benchmarks measure latency with it)
+    last_delivered_at: dict[str, float] = field(default_factory=dict)
 
 
 # The plain counters, in the order the stats endpoint lists them.
 COUNTER_NAMES = tuple(
-    f.name for f in fields(Stats) if f.name not in ("deliveries_per_connection", "last_body")
+    f.name
+    for f in fields(Stats)
+    if f.name not in ("deliveries_per_connection", "last_body", "last_delivered_at")
 )
 
 
@@ -77,6 +82,8 @@ class GatewayState:
                 self.rng.seed(clean.pop("seed"))
             for name, value in clean.items():
                 setattr(self.faults, name, value)
+            if {"rate_limit", "rate_burst"} & set(clean):
+                self.faults.tokens = None  # a new bucket starts full
             return self.faults.as_dict()
 
     def faults_snapshot(self) -> dict[str, Any]:
@@ -154,11 +161,17 @@ class GatewayState:
             self.stats.delivered += 1
             self.stats.deliveries_per_connection[connection_id] += 1
             self.stats.last_body[connection_id] = body
+            self.stats.last_delivered_at[connection_id] = time.time()
 
     def deliveries(self, connection_id: str) -> int:
         """How many POSTs were delivered to ``connection_id`` since the last reset."""
         with self.lock:
             return self.stats.deliveries_per_connection.get(connection_id, 0)
+
+    def last_delivered_at(self, connection_id: str) -> float | None:
+        """When (``time.time()``) the last POST reached ``connection_id``, if any."""
+        with self.lock:
+            return self.stats.last_delivered_at.get(connection_id)
 
     def last_body(self, connection_id: str) -> bytes | None:
         """The last body delivered to ``connection_id``, if any."""

@@ -99,6 +99,9 @@ class DeliveryBatch(LeasedWork):
     session_ids = models.JSONField()
     pending = models.JSONField(help_text="Session ids still to post on the next attempt.")
     attempt = models.PositiveSmallIntegerField(default=0)
+    failed_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts that met real errors (5xx, network), not throttling."
+    )
     done = models.BooleanField(default=False)
     delivered = models.PositiveIntegerField(default=0)
     gone = models.PositiveIntegerField(default=0)

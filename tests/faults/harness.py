@@ -30,7 +30,7 @@ from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 API_ID, STAGE = "faults1", "test"
-QUEUES = "websockets.delivery,websockets.maintenance,celery"
+QUEUES = "websockets.realtime,websockets.delivery,websockets.maintenance,celery"
 # Short leases and a recovery tick every second, so a scenario takes seconds, not minutes.
 FAST_RECOVERY = {
     "delivery_lease_seconds": 4,

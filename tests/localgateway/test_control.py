@@ -78,7 +78,14 @@ def test_faults_are_set_over_http(management_gateway: GatewayThread) -> None:
         management_gateway,
         "POST",
         "/@local/faults",
-        {"throttle_rate": 1.0, "gone_ids": ["x"], "throttle_counts": {"v1": 3}, "seed": 7},
+        {
+            "throttle_rate": 1.0,
+            "gone_ids": ["x"],
+            "throttle_counts": {"v1": 3},
+            "seed": 7,
+            "rate_limit": 1000,
+            "rate_burst": 500,
+        },
     )
     assert status == 200
     assert faults == {
@@ -87,6 +94,8 @@ def test_faults_are_set_over_http(management_gateway: GatewayThread) -> None:
         "gone_rate": 0.0,
         "gone_ids": ["x"],
         "throttle_counts": {"v1": 3},
+        "rate_limit": 1000.0,
+        "rate_burst": 500.0,
     }
     assert call(management_gateway, "GET", "/@local/faults") == (200, faults)
     client = management_client(management_gateway, retries={"total_max_attempts": 1})
@@ -103,6 +112,7 @@ def test_faults_are_set_over_http(management_gateway: GatewayThread) -> None:
         {"gone_rate": -0.1},
         {"latency_ms": -1},
         {"latency_ms": "fast"},
+        {"rate_limit": -1},
         {"gone_ids": "abc"},
         {"throttle_counts": {"a": -1}},
         {"throttle_counts": ["a"]},
@@ -148,6 +158,8 @@ def test_reset_clears_stats_faults_and_virtual_connections(
         "gone_rate": 0.0,
         "gone_ids": [],
         "throttle_counts": {},
+        "rate_limit": 0.0,
+        "rate_burst": 0.0,
     }
     assert state.last_body("v1") is None
 

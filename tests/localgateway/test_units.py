@@ -16,6 +16,7 @@ from django_aws_api_gateway_websockets.localgateway import (
     new_trace_id,
     select_route,
 )
+from django_aws_api_gateway_websockets.localgateway import faults as faults_module
 from django_aws_api_gateway_websockets.localgateway.frames import FrameScanner
 from django_aws_api_gateway_websockets.localgateway.ids import iso8601
 
@@ -110,6 +111,20 @@ def test_explicit_faults_win_and_counts_are_consumed() -> None:
     assert faults.decide("g", rng) is Fault.GONE
     assert [faults.decide("t", rng) for _ in range(3)] == [Fault.THROTTLED, Fault.THROTTLED, None]
     assert faults.throttle_counts == {"g": 5}
+
+
+def test_a_rate_limit_is_a_token_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(faults_module.time, "monotonic", lambda: clock[0])
+    faults = Faults(rate_limit=10, rate_burst=3)
+    rng = random.Random(0)
+    # The burst goes through, then the bucket is empty...
+    assert [faults.decide("x", rng) for _ in range(4)] == [None, None, None, Fault.THROTTLED]
+    # ...and refills at the rate: one request per 100 ms, never more than the burst.
+    clock[0] += 0.1
+    assert [faults.decide("x", rng) for _ in range(2)] == [None, Fault.THROTTLED]
+    clock[0] += 60
+    assert [faults.decide("x", rng) for _ in range(4)].count(None) == 3
 
 
 def test_seeded_rates_replay_the_same_sequence() -> None:

@@ -64,7 +64,7 @@ def test_a_send_counts_its_recipients_and_outcomes(gateway, metric_delta):
     assert metric_delta("websockets.queue.wait") == 1
 
 
-def test_throttling_and_retries_are_counted(gateway, metric_delta):
+def test_a_429_is_counted_as_throttled_and_posted_again_within_the_attempt(gateway, metric_delta):
     sessions(gateway, "slow")
     client = Mock()
     client.post_to_connection.side_effect = [client_error("TooManyRequestsException", 429), {}]
@@ -72,7 +72,20 @@ def test_throttling_and_retries_are_counted(gateway, metric_delta):
         WebSocketSession.objects.get(connection_id="slow").send_message({"n": 1})
 
     assert metric_delta("websockets.throttled") == 1
+    assert metric_delta("websockets.post.duration", **{metrics.OUTCOME: "throttled"}) == 1
+    assert metric_delta("websockets.retries") == 0
+    assert metric_delta("websockets.delivered") == 1
+
+
+def test_a_server_error_queues_a_retry(gateway, metric_delta):
+    sessions(gateway, "flaky")
+    client = Mock()
+    client.post_to_connection.side_effect = [client_error("InternalServerErrorException", 500), {}]
+    with patch(PATCH_CLIENT, return_value=client):
+        WebSocketSession.objects.get(connection_id="flaky").send_message({"n": 1})
+
     assert metric_delta("websockets.retries") == 1
+    assert metric_delta("websockets.throttled") == 0
     assert metric_delta("websockets.delivered") == 1
 
 
@@ -121,7 +134,11 @@ def test_a_gauge_whose_source_fails_reports_nothing(caplog):
 def test_queue_depths_names_every_queue_of_the_app(settings):
     settings.WEBSOCKETS = {"delivery_queue": f"test.d.{uuid.uuid4().hex}"}
     queues = {attributes[metrics.QUEUE] for _, attributes in tasks.queue_depths()}
-    assert queues == {settings.WEBSOCKETS["delivery_queue"], "websockets.maintenance"}
+    assert queues == {
+        "websockets.realtime",
+        settings.WEBSOCKETS["delivery_queue"],
+        "websockets.maintenance",
+    }
 
 
 def test_without_the_opentelemetry_api_everything_is_a_no_op():
