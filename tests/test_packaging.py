@@ -96,12 +96,14 @@ def test_the_wheel_ships_only_the_app_with_its_data(wheel: Path) -> None:
 
 
 def test_metadata_publishes_only_user_extras(metadata: Message) -> None:
-    assert set(metadata.get_all("Provides-Extra") or []) == {"localgateway", "beat"}
+    assert set(metadata.get_all("Provides-Extra") or []) == {"localgateway", "beat", "otel"}
     required = requirement_names(metadata, None)
     assert {"django", "boto3", "celery"} <= required
-    assert not required & {"aiohttp", "django-celery-beat"}
+    assert not required & {"aiohttp", "django-celery-beat", "opentelemetry-api"}
     assert requirement_names(metadata, 'extra == "localgateway"') == {"aiohttp"}
     assert requirement_names(metadata, 'extra == "beat"') == {"django-celery-beat"}
+    # The API only: the project chooses its SDK and exporters.
+    assert requirement_names(metadata, 'extra == "otel"') == {"opentelemetry-api"}
     everything = " ".join(metadata.get_all("Requires-Dist") or []).lower()
     for tool in ("pytest", "playwright", "ruff", "gunicorn", "coverage", "moto", "sphinx"):
         assert tool not in everything
