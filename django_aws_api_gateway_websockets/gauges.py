@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count
 
 from . import metrics, tasks
+from .delivery import budget
 from .models import WebSocketSession
 
 
@@ -25,3 +26,4 @@ def register() -> None:
     """Register every gauge with the meter (a no-op without the OpenTelemetry API)."""
     metrics.register_gauge("websockets.sessions.connected", connected_sessions)
     metrics.register_gauge("websockets.lane.depth", tasks.queue_depths)
+    metrics.register_gauge("websockets.rate_limiter.tokens", budget.tokens)

@@ -34,6 +34,7 @@ API_ID = "websockets.api_id"
 LANE = "websockets.lane"
 QUEUE = "websockets.queue"
 OUTCOME = "websockets.outcome"
+REGION = "websockets.region"
 
 # Seconds: posts take milliseconds; queue waits up to minutes behind a large broadcast.
 POST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -77,7 +78,7 @@ GAUGES = {
     "websockets.sessions.connected": ("{connection}", "Connected sessions per gateway."),
 }
 # The attributes instruments carry.
-ATTRIBUTES = (API_ID, LANE, QUEUE, OUTCOME)
+ATTRIBUTES = (API_ID, LANE, QUEUE, OUTCOME, REGION)
 
 
 def _counter(name: str) -> Any:

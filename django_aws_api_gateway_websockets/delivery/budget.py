@@ -25,7 +25,7 @@ import time
 from collections import deque
 from typing import Any
 
-from .. import shared_state
+from .. import metrics, shared_state
 from ..conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -149,10 +149,45 @@ def _script() -> Any:
     return script
 
 
+# Reads what each budget allows now, without reserving anything (the tokens gauge).
+# Returns a flat list: key, tokens, key, tokens, ...
+TOKENS_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tau = burst / rate
+local out = {}
+for _, key in ipairs(KEYS) do
+  local s = redis.call('HMGET', key, 'tat', 'factor', 'at')
+  local tat = math.max(tonumber(s[1]) or now, now)
+  local factor = math.min(1, (tonumber(s[2]) or 1) + (now - (tonumber(s[3]) or now)) * 0.1)
+  local tokens = math.max(0, math.min(burst, (now + tau - tat) * rate * factor))
+  table.insert(out, key)
+  table.insert(out, tostring(tokens))
+end
+return out
+"""
+KEY_PREFIX = "websockets:post-budget:"
+
+
+def tokens() -> list[tuple[float, dict[str, str]]]:
+    """Posts each account's budget allows right now, by Region (the rate limiter's gauge)."""
+    rate = app_settings.post_rate_limit
+    if not rate:
+        return []
+    client = shared_state.connection()
+    keys = sorted(key.decode() for key in client.scan_iter(match=f"{KEY_PREFIX}*", count=100))
+    if not keys:
+        return []
+    answer = client.eval(TOKENS_SCRIPT, len(keys), *keys, rate, app_settings.post_rate_burst)
+    pairs = zip(answer[::2], answer[1::2], strict=True)
+    return [(float(value), {metrics.REGION: key.decode().split(":")[2]}) for key, value in pairs]
+
+
 def budget_key(region: str | None, access_key: str | None) -> str:
     """The Redis key of one account's budget in one Region."""
     account = app_settings.post_rate_key or access_key or "default"
-    return f"websockets:post-budget:{region or 'default'}:{account}"
+    return f"{KEY_PREFIX}{region or 'default'}:{account}"
 
 
 def for_poster(poster: Any) -> Budget:

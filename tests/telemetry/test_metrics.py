@@ -153,3 +153,20 @@ def test_without_the_opentelemetry_api_everything_is_a_no_op():
         "with tracing.span('x', headers={'traceparent': 'y'}) as span: assert span is None\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=settings.BASE_DIR)
+
+
+def test_rate_limiter_tokens_gauge_reads_each_regions_budget(settings, gauge):
+    from django_aws_api_gateway_websockets import shared_state
+    from django_aws_api_gateway_websockets.delivery import budget
+
+    region = f"test-{uuid.uuid4().hex[:8]}"
+    settings.WEBSOCKETS = {"post_rate_limit": 100.0, "post_rate_burst": 50}
+    spend = budget.Budget(budget.budget_key(region, "AKIDEXAMPLE"))
+    try:
+        for _ in range(budget.CHUNK):  # one reservation of CHUNK posts
+            spend.take()
+        left = gauge("websockets.rate_limiter.tokens", **{metrics.REGION: region})
+        # The reservation spent CHUNK of the burst; a few ms of refill at 100/s add little.
+        assert 50 - budget.CHUNK - 1 <= left <= 50 - budget.CHUNK + 2
+    finally:
+        shared_state.connection().delete(spend.key)
