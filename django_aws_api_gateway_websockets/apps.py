@@ -14,6 +14,7 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .channels import receivers  # noqa: F401  (presence events follow the signals)
 
         if apps.is_installed("django_celery_beat"):
             post_migrate.connect(install_schedules_after_migrate, dispatch_uid=self.name)

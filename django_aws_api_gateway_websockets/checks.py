@@ -192,3 +192,48 @@ def _lease_errors() -> list[Error]:
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def check_channel_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """``channel_history`` and ``presence_channels`` (docs/channels.md, "Settings")."""
+    errors: list[Error] = []
+    policies = app_settings.channel_history
+    if not isinstance(policies, dict) or not all(
+        isinstance(pattern, str) and _is_history_policy(policy)
+        for pattern, policy in policies.items()
+    ):
+        errors.append(
+            Error(
+                "WEBSOCKETS['channel_history'] must map channel patterns to "
+                "{'size': <int >= 0>, 'age_seconds': <number > 0>}.",
+                hint='For example {"room-*": {"size": 100, "age_seconds": 300}}.',
+                id=f"{ID}.E070",
+            )
+        )
+    patterns = app_settings.presence_channels
+    if not isinstance(patterns, list | tuple) or not all(
+        isinstance(p, str) and p for p in patterns
+    ):
+        errors.append(
+            Error(
+                "WEBSOCKETS['presence_channels'] must be a list of channel patterns.",
+                hint='For example ["room-*"]; an empty list sends no presence events.',
+                id=f"{ID}.E071",
+            )
+        )
+    return errors
+
+
+def _is_history_policy(policy: Any) -> bool:
+    if not isinstance(policy, dict) or set(policy) != {"size", "age_seconds"}:
+        return False
+    size, age = policy["size"], policy["age_seconds"]
+    return (
+        isinstance(size, int)
+        and not isinstance(size, bool)
+        and size >= 0
+        and isinstance(age, int | float)
+        and not isinstance(age, bool)
+        and age > 0
+    )

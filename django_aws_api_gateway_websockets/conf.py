@@ -106,6 +106,15 @@ class AppSettings:
     delivery_progress_every = Setting(50)
     # The Redis of shared state (rate limiter, history, presence); None: CELERY_BROKER_URL
     redis_url: Setting[str | None] = Setting(None)
+    # Channels (docs/channels.md): history kept per channel pattern (first match wins),
+    # presence events for the channels matching these patterns (opt-in), and the member
+    # count beyond which they carry only counts, sent at most once per interval.
+    channel_history: Setting[dict[str, dict[str, float]]] = Setting(
+        {"*": {"size": 100, "age_seconds": 300}}
+    )
+    presence_channels: Setting[list[str]] = Setting([])
+    presence_member_cap = Setting(100)
+    presence_count_interval_seconds = Setting(2.0)
     # Celery queues: fan-out, and cleanup/resumption, each on its own
     delivery_queue = Setting(DELIVERY_QUEUE)
     maintenance_queue = Setting(MAINTENANCE_QUEUE)

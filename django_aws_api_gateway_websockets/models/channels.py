@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Permission
@@ -12,6 +13,32 @@ if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
 
 CHANNEL_NAME_RE = r"^[a-zA-Z0-9_-]+$"
+MAX_CHANNEL_NAME_LENGTH = 128
+
+
+def is_valid_channel_name(
+    channel: Any,
+    pattern: re.Pattern[str] | str = CHANNEL_NAME_RE,
+    max_length: int = MAX_CHANNEL_NAME_LENGTH,
+) -> bool:
+    """The channel name rule, for every path that names a channel (connect, the built-in
+    actions, the Python API): a string of at most ``max_length`` matching ``pattern`` whole.
+    """
+    return (
+        isinstance(channel, str)
+        and 0 < len(channel) <= max_length
+        and re.fullmatch(pattern, channel) is not None
+    )
+
+
+def may_join(user: Any, channel: str, allow_unlisted: bool = True) -> bool:
+    """The access rule for ``channel``: its ``ChannelPermission``, else ``allow_unlisted``.
+
+    ``WebSocketView.can_join_channel`` decides the same way by default (with the view's
+    ``ALLOW_UNLISTED_CHANNELS``); the Python API of ``channels`` calls this.
+    """
+    rule = ChannelPermission.for_channel(channel)
+    return allow_unlisted if rule is None else rule.allows(user)
 
 
 class ChannelPermission(models.Model):

@@ -19,8 +19,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
+from .. import signals
 from ..conf import app_settings
 from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
+from ..models.channels import CHANNEL_NAME_RE, MAX_CHANNEL_NAME_LENGTH, is_valid_channel_name
 from .origin import client_ip, request_api_id
 from .responses import error, missing_headers
 from .users import logged_in_user
@@ -33,9 +35,9 @@ class ConnectMixin:
     RATE_LIMIT_ENABLED = True
     RATE_LIMIT_MAX_ATTEMPTS = 0
     RATE_LIMIT_WINDOW_MINUTES = 0
-    MAX_CHANNEL_NAME_LENGTH = 128
+    MAX_CHANNEL_NAME_LENGTH = MAX_CHANNEL_NAME_LENGTH
     # Compiled, as in 4.x (subclasses call its methods); a plain string works too.
-    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(r"^[a-zA-Z0-9_-]+$")
+    CHANNEL_NAME_PATTERN: re.Pattern[str] | str = re.compile(CHANNEL_NAME_RE)
     # Off: API Gateway forwards the browser's own User-Agent on $connect, so the check would
     # refuse every browser. Turn it on only for an API that sends its own.
     CHECK_CONNECT_USERAGENT = False
@@ -85,6 +87,12 @@ class ConnectMixin:
                 )
         except IntegrityError:
             return error("Connection id already registered.")
+        session = self.websocket_session
+        signals.send_after_commit(signals.connected, WebSocketSession, session=session)
+        if session.channel_name:  # the connect-time channel is its first subscription
+            signals.send_after_commit(
+                signals.subscribed, WebSocketSession, session=session, channel=session.channel_name
+            )
         self.record_attempt(ip_address, user, successful=True)
         return None
 
@@ -151,10 +159,9 @@ class ConnectMixin:
         return channel if self.is_valid_channel_name(channel) else None
 
     def is_valid_channel_name(self, channel: Any) -> TypeGuard[str]:
-        return (
-            isinstance(channel, str)
-            and len(channel) <= self.MAX_CHANNEL_NAME_LENGTH
-            and re.match(self.CHANNEL_NAME_PATTERN, channel) is not None
+        """The one channel name rule (``models.channels``), with this view's pattern and length."""
+        return is_valid_channel_name(
+            channel, self.CHANNEL_NAME_PATTERN, self.MAX_CHANNEL_NAME_LENGTH
         )
 
     def _additional_connection_checks(
