@@ -8,10 +8,8 @@ event is about. Their arguments are documented in docs/channels.md ("Signals").
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
 from django.dispatch import Signal
 
 #: A connection was recorded (``$connect`` accepted). ``session``.
@@ -48,5 +46,15 @@ def send_after_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
     """
     if not signal.has_listeners(sender):
         return
-    send: Callable[[], Any] = lambda: signal.send(sender=sender, **kwargs)  # noqa: E731
-    transaction.on_commit(send)
+    # The same commit rule as sends (the atomic blocks of Django's test cases, which never
+    # commit, count as outside a transaction); imported here, the one call up the layers.
+    from .delivery.enqueue import run_after_commit
+
+    run_after_commit(lambda: signal.send(sender=sender, **kwargs))
+
+
+def send_after_commit_call(callback: Any) -> None:
+    """Run ``callback`` (which sends signals) under the same commit rule."""
+    from .delivery.enqueue import run_after_commit
+
+    run_after_commit(callback)

@@ -31,9 +31,9 @@ from ..models.selections import structured
 from ..models.subscriptions import channels_of as _channels_of
 from ..models.subscriptions import members
 from ..payload import encode_frame, publication
-from . import history as _history
-from .history import Recovery, position
+from . import streams
 from .presence import Presence, presence
+from .streams import Recovery, position
 
 __all__ = [
     "Presence",
@@ -81,21 +81,20 @@ def subscribe(target: Any, channel: str, *, check_access: bool = True) -> int:
         for user in {s.user_id: s.user for s in sessions}.values():
             if not may_join(user, channel):
                 raise PermissionDenied(f"Not allowed to join channel {channel!r}.")
-    with transaction.atomic():
-        existing = set(
-            ChannelSubscription.objects.filter(
-                session__in=[s.pk for s in sessions], channel=channel
-            ).values_list("session_id", flat=True)
+    existing = set(
+        ChannelSubscription.objects.filter(
+            session__in=[s.pk for s in sessions], channel=channel
+        ).values_list("session_id", flat=True)
+    )
+    joining = [s for s in sessions if s.pk not in existing]
+    ChannelSubscription.objects.bulk_create(
+        [ChannelSubscription(session=s, channel=channel) for s in joining],
+        ignore_conflicts=True,
+    )
+    for session in joining:
+        signals.send_after_commit(
+            signals.subscribed, WebSocketSession, session=session, channel=channel
         )
-        joining = [s for s in sessions if s.pk not in existing]
-        ChannelSubscription.objects.bulk_create(
-            [ChannelSubscription(session=s, channel=channel) for s in joining],
-            ignore_conflicts=True,
-        )
-        for session in joining:
-            signals.send_after_commit(
-                signals.subscribed, WebSocketSession, session=session, channel=channel
-            )
     return len(joining)
 
 
@@ -115,10 +114,10 @@ def unsubscribe(target: Any, channel: str) -> int:
         for pk in by_name:
             sessions[pk].channel_name = ""
         leaving.update(by_name)
-        for pk in leaving:
-            signals.send_after_commit(
-                signals.unsubscribed, WebSocketSession, session=sessions[pk], channel=channel
-            )
+    for pk in leaving:
+        signals.send_after_commit(
+            signals.unsubscribed, WebSocketSession, session=sessions[pk], channel=channel
+        )
     return len(leaving)
 
 
@@ -143,7 +142,7 @@ def publish(channel: str, data: Any, *, exclude: str | None = None) -> Publicati
     done: list[Publication] = []
 
     def publish_now() -> None:
-        offset, epoch = _history.append(channel, publication_id, data_json)
+        offset, epoch = streams.append(channel, publication_id, data_json)
         frame = publication(channel, offset, epoch, json.loads(data_json), publication_id)
         excludes = {"connection_id": exclude} if exclude else {}
         report = tasks.send(frame, structured({}, excludes, channel))
@@ -156,7 +155,7 @@ def publish(channel: str, data: Any, *, exclude: str | None = None) -> Publicati
 def history(channel: str, since: int | None = None, epoch: str | None = None) -> Recovery:
     """``channel``'s position and, with ``since`` and ``epoch``, the publications after
     ``since`` (``Recovery.recovered`` False with a ``reason`` when they are not all kept)."""
-    return _history.read(channel, since, epoch)
+    return streams.read(channel, since, epoch)
 
 
 def publication_frames(channel: str, recovery: Recovery) -> list[dict[str, Any]]:

@@ -45,7 +45,9 @@ def mark_gone(sessions: QuerySet[WebSocketSession], reason: str) -> int:
             )
             for session in batch:
                 session.connected = False
-            transaction.on_commit(lambda gone=batch: _announce(gone, reason))
+        # Registered outside this block: a savepoint's callbacks would wait for the outer
+        # transaction even when there is none but a test case's.
+        signals.send_after_commit_call(lambda gone=batch: _announce(gone, reason))
         total += len(batch)
         cursor = batch[-1].pk
         if len(batch) < size:
