@@ -97,17 +97,17 @@ def append(
     """Assign ``channel``'s next offset and keep the publication; return (offset, epoch)."""
     policy = policy or history_policy(channel)
     now_ms = int(time.time() * 1000)
-    offset, epoch = connection().eval(
-        _APPEND,
-        2,
-        *keys(channel),
-        new_epoch(),
-        policy.size,
-        max(1, int(policy.age_seconds * 1000)),
-        META_TTL_SECONDS * 1000,
-        now_ms,
-        publication_id,
-        data_json,
+    offset, epoch = _script(_APPEND)(
+        keys=keys(channel),
+        args=[
+            new_epoch(),
+            policy.size,
+            max(1, int(policy.age_seconds * 1000)),
+            META_TTL_SECONDS * 1000,
+            now_ms,
+            publication_id,
+            data_json,
+        ],
     )
     return int(offset), _text(epoch)
 
@@ -125,8 +125,8 @@ def read(channel: str, since: int | None = None, epoch: str | None = None) -> Re
     ``since + 1`` to the last, none older than the channel's ``age_seconds``.
     """
     first = 0 if since is None else since + 1
-    current_epoch, current, raw = connection().eval(
-        _READ, 2, *keys(channel), new_epoch(), META_TTL_SECONDS * 1000, first
+    current_epoch, current, raw = _script(_READ)(
+        keys=keys(channel), args=[new_epoch(), META_TTL_SECONDS * 1000, first]
     )
     current_epoch, current = _text(current_epoch), int(current)
     if since is None:
@@ -141,6 +141,18 @@ def read(channel: str, since: int | None = None, epoch: str | None = None) -> Re
     if [e.offset for e in entries] != expected:
         return Recovery(current_epoch, current, False, "history_gap")
     return Recovery(current_epoch, current, True, entries=entries)
+
+
+def _script(source: str) -> Any:
+    """The script on the process's client, run by its SHA1 (EVALSHA; loaded when missing)."""
+    client = connection()
+    scripts = _scripts.setdefault(id(client), {})
+    if source not in scripts:
+        scripts[source] = client.register_script(source)
+    return scripts[source]
+
+
+_scripts: dict[int, dict[str, Any]] = {}
 
 
 def forget(channel: str) -> None:
