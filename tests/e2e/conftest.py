@@ -43,6 +43,7 @@ BROKER_URL = os.environ.get("E2E_CELERY_BROKER_URL", "redis://127.0.0.1:6379/14"
 SESSIONS_TABLE = "django_aws_api_gateway_websockets_websocketsession"
 TOKENS_TABLE = "django_aws_api_gateway_websockets_websockettoken"
 REPORTS_TABLE = "django_aws_api_gateway_websockets_deliveryreport"
+SUBSCRIPTIONS_TABLE = "django_aws_api_gateway_websockets_channelsubscription"
 STARTUP_TIMEOUT = 45.0
 
 
@@ -103,6 +104,15 @@ class DemoStack:
             sql += " AND channel_name = ?"
             params += (room,)
         return [row[0] for row in self.query(sql + " ORDER BY id", params)]
+
+    def channels_of(self, connection_id: str) -> set[str]:
+        """The rooms one connection is in: its connect-time channel and its subscriptions."""
+        rows = self.query(
+            f"SELECT s.channel_name, c.channel FROM {SESSIONS_TABLE} s "
+            f"LEFT JOIN {SUBSCRIPTIONS_TABLE} c ON c.session_id = s.id WHERE s.connection_id = ?",
+            (connection_id,),
+        )
+        return {name for row in rows for name in row if name}
 
     def is_connected(self, connection_id: str) -> bool:
         rows = self.query(

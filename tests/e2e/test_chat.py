@@ -1,4 +1,9 @@
-"""The chat demo end to end: Chromium ⇄ local gateway ⇄ Django ⇄ Celery worker ⇄ gateway."""
+"""The chat demo end to end: Chromium ⇄ local gateway ⇄ Django ⇄ Celery worker ⇄ gateway.
+
+One connection per page holds several rooms (channel subscriptions), who is in a room comes
+from the library's presence, and a page whose socket is cut gets what it missed when it
+reconnects (the channels' history), without reloading the room.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,27 @@ def expect_message(page: Any, text: str, timeout: float = 15.0) -> None:
 
 def users_shown(page: Any) -> list[str]:
     return page.locator("#users li").all_inner_texts()
+
+
+def unread(page: Any, room: str) -> str:
+    return page.locator(f"button[data-room={room}] .unread").inner_text()
+
+
+def history_fetches(page: Any) -> dict[str, int]:
+    """How often the page read each room's history (on joining, or when recovery failed)."""
+    return page.evaluate("() => ({...window.chatDemo.stats.historyFetches})")
+
+
+def block_token_requests(page: Any) -> list[int]:
+    """Make the page's token requests fail (503) until unrouted: it cannot reconnect."""
+    refused: list[int] = []
+
+    def refuse(route: Any) -> None:
+        refused.append(1)
+        route.fulfill(status=503, content_type="application/json", body='{"error": "down"}')
+
+    page.route("**/api/ws-token/", refuse)
+    return refused
 
 
 def last_report(page: Any) -> dict[str, Any]:
@@ -126,18 +152,39 @@ def test_closed_tab_is_marked_gone_by_the_next_broadcast(
     screenshot(alice, "03-alice-after-bob-left")
 
 
-def test_room_change_stops_messages_of_the_old_room(demo_stack: DemoStack, open_chat: Any) -> None:
-    alice = open_chat("alice", "support")
-    bob = open_chat("bob", "support")
-    wait_until(lambda: "bob" in users_shown(alice), what="alice to see bob")
+def test_one_connection_holds_several_rooms(demo_stack: DemoStack, open_chat: Any) -> None:
+    alice = open_chat("alice", "general")
+    bob = open_chat("bob", "random")
+    [alice_connection] = demo_stack.live_connections("alice")
+    [bob_connection] = demo_stack.live_connections("bob")
+    rooms = {"general", "random", "support"}
+    wait_until(lambda: demo_stack.channels_of(alice_connection) == rooms, what="alice's rooms")
+    wait_until(lambda: demo_stack.channels_of(bob_connection) == rooms, what="bob's rooms")
+    tokens = demo_stack.used_tokens("alice")
 
-    bob.click("button[data-room=general]")
-    bob.wait_for_selector("#room-title:has-text('#general')")
-    bob.wait_for_selector("#status[data-state=open]")
+    # A message in a room alice holds but does not show: counted unread, shown when she
+    # selects the room, which changes nothing on the wire.
+    in_random = unique("Over in #random")
+    send(bob, in_random)
+    wait_until(lambda: unread(alice, "random") == "1", what="an unread message in #random")
+    assert in_random not in message_texts(alice)
+    alice.click("button[data-room=random]")
+    alice.wait_for_selector("#room-title:has-text('#random')")
+    expect_message(alice, in_random)
+    assert unread(alice, "random") == ""
+    wait_until(lambda: users_shown(alice) == ["alice", "bob"], what="who is in #random")
+
+    # Bob leaves #support: alice sees him go, and #support's sends no longer reach him.
+    alice.click("button[data-room=support]")
+    bob.click("button[data-room=support]")
+    wait_until(lambda: users_shown(alice) == ["alice", "bob"], what="bob in #support")
+    bob.click("#membership")
+    bob.wait_for_selector("#membership:has-text('Join')")
     wait_until(lambda: users_shown(alice) == ["alice"], what="bob to leave #support")
-    assert demo_stack.live_connections("bob", "support") == []
-    assert len(demo_stack.live_connections("bob", "general")) == 1
-
+    wait_until(
+        lambda: demo_stack.channels_of(bob_connection) == {"general", "random"},
+        what="bob's subscription to #support to end",
+    )
     in_support = unique("Only for #support")
     send(alice, in_support)
     expect_message(alice, in_support)
@@ -146,38 +193,86 @@ def test_room_change_stops_messages_of_the_old_room(demo_stack: DemoStack, open_
     time.sleep(0.5)
     assert in_support not in message_texts(bob)
 
-    alice.click("button[data-room=general]")
-    alice.wait_for_selector("#room-title:has-text('#general')")
-    alice.wait_for_selector("#status[data-state=open]")
-    in_general = unique("Followed you to #general")
-    send(alice, in_general)
-    expect_message(bob, in_general)
-    assert in_support not in message_texts(bob)
-    assert "room=general" in bob.url
-    screenshot(bob, "04-bob-after-room-change")
+    # He joins again, on the same connection, and reads the room's history.
+    bob.click("#membership")
+    bob.wait_for_selector("#membership:has-text('Leave')")
+    expect_message(bob, in_support)
+    wait_until(lambda: users_shown(alice) == ["alice", "bob"], what="bob back in #support")
+
+    assert demo_stack.live_connections("alice") == [alice_connection]
+    assert demo_stack.live_connections("bob") == [bob_connection]
+    assert demo_stack.used_tokens("alice") == tokens, "no reconnect to change rooms"
+    assert "room=support" in alice.url
+    screenshot(alice, "04-alice-in-several-rooms")
 
 
-def test_client_reconnects_after_the_gateway_drops_it(
+def test_a_sender_sees_every_one_of_its_own_messages(demo_stack: DemoStack, open_chat: Any) -> None:
+    alice = open_chat("alice", "general")
+    bob = open_chat("bob", "general")
+    texts = [unique(f"Own message {n}") for n in range(1, 11)]
+    for text in texts:
+        send(alice, text)
+    # The reply of each send carries its delivery_id, as the quickstart's view does; the
+    # client dedupes by the library's own id only, so none of the fan-out is dropped.
+    wait_until(lambda: set(texts) <= set(message_texts(alice)), what="alice's 10 messages")
+    wait_until(lambda: set(texts) <= set(message_texts(bob)), what="bob to see the 10")
+    assert [t for t in message_texts(alice) if t in texts] == texts, "in the order sent"
+    wait_until(
+        lambda: alice.locator("#deliveries .delivery").count() == 10, what="10 delivery cards"
+    )
+    screenshot(alice, "06-alice-ten-of-ten")
+
+
+def test_client_reconnects_after_the_gateway_drops_it_and_recovers_what_it_missed(
     demo_stack: DemoStack, open_chat: Any
 ) -> None:
     alice = open_chat("alice", "general")
     bob = open_chat("bob", "general")
     [old_connection] = demo_stack.live_connections("alice", "general")
+    before = unique("Before the cut")
+    send(bob, before)
+    expect_message(alice, before)
+    fetched = history_fetches(alice)
     tokens_before = demo_stack.used_tokens("alice")
 
-    # What AWS does when an app calls DeleteConnection (or a connection hits its limits).
+    # The page cannot get a token for a while (its network is down), and the gateway drops
+    # its socket, as AWS does when an app calls DeleteConnection or a connection hits a limit.
+    refused = block_token_requests(alice)
     response = demo_stack.management_client().delete_connection(ConnectionId=old_connection)
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
-
     wait_until(lambda: not demo_stack.is_connected(old_connection), what="$disconnect")
+    alice.wait_for_selector("#status[data-state=connecting]")
+
+    missed = [unique(f"Missed {n}") for n in range(1, 4)]
+    elsewhere = unique("Missed in #random")
+    for text in missed:
+        send(bob, text)
+    bob.click("button[data-room=random]")
+    send(bob, elsewhere)
+    expect_message(bob, elsewhere)
+    wait_until(lambda: refused, what="the page to try (and fail) to reconnect")
+    assert not set(missed) & set(message_texts(alice))
+
+    alice.unroute("**/api/ws-token/")
     new_connections = wait_until(
-        lambda: demo_stack.live_connections("alice", "general"), what="alice to reconnect"
+        lambda: demo_stack.live_connections("alice", "general"),
+        timeout=30,
+        what="alice to reconnect",
     )
     assert old_connection not in new_connections
     assert demo_stack.used_tokens("alice") == tokens_before + 1  # A fresh single-use token.
     alice.wait_for_selector("#status[data-state=open]")
 
+    # What was published meanwhile arrives once each, in order, through the subscriptions'
+    # recovery: the page did not read the rooms' history again.
+    wait_until(lambda: message_texts(alice)[-4:] == [before, *missed], what="the missed messages")
+    wait_until(lambda: unread(alice, "random") == "1", what="the one missed in #random")
+    assert history_fetches(alice) == fetched
+    assert message_texts(alice).count(missed[0]) == 1
+
     text = unique("Welcome back, Alice.")
     send(bob, text)
+    alice.click("button[data-room=random]")
+    expect_message(alice, elsewhere)
     expect_message(alice, text)
     screenshot(alice, "05-alice-after-reconnect")
