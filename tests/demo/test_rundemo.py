@@ -90,6 +90,7 @@ def test_a_silent_redis_falls_back_to_the_filesystem_broker():
     assert choice.folder == "/tmp/broker"
     assert choice.is_filesystem is True
     assert choice.note.startswith("Redis at rediss://cache:6379/2 did not answer")
+    assert "rooms keep their offsets and history in Redis" in choice.note
 
 
 def test_the_filesystem_broker_can_be_asked_for():

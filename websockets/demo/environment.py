@@ -148,7 +148,9 @@ def choose_broker(
     return BrokerChoice(
         FILESYSTEM_BROKER_URL,
         folder,
-        f"{reason}; using kombu's filesystem broker in {folder} (fine for a demo only)",
+        f"{reason}; using kombu's filesystem broker in {folder} (fine for a demo only). "
+        "The chat's rooms keep their offsets and history in Redis: posting in a room fails "
+        "until Redis runs",
     )
 
 
