@@ -25,8 +25,9 @@ export class FakeWebSocket {
     return this.instances.at(-1);
   }
 
-  constructor(url) {
+  constructor(url, protocols) {
     this.url = url;
+    this.protocols = protocols;
     this.readyState = FakeWebSocket.CONNECTING;
     this.sent = [];
     this.closeCalls = [];

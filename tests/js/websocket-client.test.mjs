@@ -165,6 +165,29 @@ describe("socket URL", () => {
     assert.equal(WS.last.url, `${GATEWAY}?ws_token=tok`);
   });
 
+  test("carries the token in Sec-WebSocket-Protocol with tokenInProtocol", async (t) => {
+    const { client, WS } = setup(t, { replies: ["f00d"], channel: "c", tokenInProtocol: true });
+    client.connect();
+    await flush();
+    assert.equal(WS.last.url, `${GATEWAY}?channel=c`);
+    assert.deepEqual(WS.last.protocols, ["django-gateway-sockets", "ws_token.f00d"]);
+  });
+
+  test("leaves the URL as given when neither token nor channel is in it", async (t) => {
+    const { client, WS } = setup(t, { replies: ["f00d"], tokenInProtocol: true });
+    client.connect();
+    await flush();
+    assert.equal(WS.last.url, GATEWAY);
+    assert.equal(tokenOf(WS.last.url), null);
+  });
+
+  test("offers no subprotocol by default", async (t) => {
+    const { client, WS } = setup(t, { replies: ["tok"] });
+    client.connect();
+    await flush();
+    assert.equal(WS.last.protocols, undefined);
+  });
+
   test("appends with & when the URL already has a query string", async (t) => {
     const { client, WS } = setup(t, { replies: ["tok"], url: `${GATEWAY}?stage=1`, channel: "c" });
     client.connect();

@@ -51,6 +51,11 @@ export interface WebSocketClientOptions {
   getCsrfToken?: () => string | Promise<string>;
   /** Source of backoff jitter. Default `Math.random`. */
   random?: () => number;
+  /**
+   * Carry the token in `Sec-WebSocket-Protocol` (offering `django-gateway-sockets` and
+   * `ws_token.<token>`) instead of the URL, which access logs record. Default false.
+   */
+  tokenInProtocol?: boolean;
 }
 
 /** A channel publication as handlers receive it (the `"$ws"` envelope unpacked). */

@@ -26,6 +26,11 @@ const SOCKET_CONNECTING = 0;
 /** The reserved top-level key of every frame the library itself produces. */
 const ENVELOPE = "$ws";
 
+// The subprotocols that carry the token when `tokenInProtocol` is on; the
+// server answers with TOKEN_PROTOCOL (see docs/client.md).
+const TOKEN_PROTOCOL = "django-gateway-sockets";
+const TOKEN_PROTOCOL_PREFIX = "ws_token.";
+
 /**
  * Read Django's CSRF cookie (`csrftoken`) from `document.cookie`.
  *
@@ -104,6 +109,9 @@ export class ChannelError extends Error {
  * @property {() => (string | Promise<string>)} [getCsrfToken] Returns the CSRF
  *   token; defaults to reading the `csrftoken` cookie.
  * @property {() => number} [random=Math.random] Source of backoff jitter.
+ * @property {boolean} [tokenInProtocol=false] Carry the token in
+ *   `Sec-WebSocket-Protocol` (offering `django-gateway-sockets` and
+ *   `ws_token.<token>`) instead of the URL, which access logs record.
  */
 
 /**
@@ -230,6 +238,7 @@ export class WebSocketClient {
   #fetch;
   #getCsrfToken;
   #random;
+  #tokenInProtocol;
 
   /** @type {ClientState} */
   #state = "idle";
@@ -280,6 +289,7 @@ export class WebSocketClient {
     fetch = typeof globalThis.fetch === "function" ? globalThis.fetch.bind(globalThis) : undefined,
     getCsrfToken = readCsrfCookie,
     random = Math.random,
+    tokenInProtocol = false,
   } = {}) {
     if (!url) throw new Error("WebSocketClient needs the gateway url");
     this.#url = url;
@@ -301,6 +311,7 @@ export class WebSocketClient {
     this.#fetch = fetch;
     this.#getCsrfToken = getCsrfToken;
     this.#random = random;
+    this.#tokenInProtocol = tokenInProtocol;
   }
 
   /**
@@ -573,7 +584,9 @@ export class WebSocketClient {
     let socket;
     try {
       if (typeof this.#WebSocket !== "function") throw new Error("WebSocket is not available");
-      socket = new this.#WebSocket(this.#socketUrl(token));
+      socket = this.#tokenInProtocol
+        ? new this.#WebSocket(this.#socketUrl(""), [TOKEN_PROTOCOL, TOKEN_PROTOCOL_PREFIX + token])
+        : new this.#WebSocket(this.#socketUrl(token));
     } catch (error) {
       this.#emit("error", error);
       this.#attemptFailed();
@@ -611,10 +624,11 @@ export class WebSocketClient {
   }
 
   #socketUrl(token) {
-    let url = this.#url + (this.#url.includes("?") ? "&" : "?");
-    url += "ws_token=" + encodeURIComponent(token);
-    if (this.#channel) url += "&channel=" + encodeURIComponent(this.#channel);
-    return url;
+    const params = [];
+    if (token) params.push("ws_token=" + encodeURIComponent(token));
+    if (this.#channel) params.push("channel=" + encodeURIComponent(this.#channel));
+    if (!params.length) return this.#url;
+    return this.#url + (this.#url.includes("?") ? "&" : "?") + params.join("&");
   }
 
   #handleOpen(socket) {
