@@ -16,7 +16,7 @@ from .conf import MAX_MESSAGE_BYTES
 RESERVED_KEY = "$ws"
 
 
-class Frame(dict):  # type: ignore[type-arg]
+class Frame(dict[str, Any]):
     """A frame the library built (publications, presence events): posted exactly as it is."""
 
 

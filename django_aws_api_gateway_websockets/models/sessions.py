@@ -116,6 +116,7 @@ class WebSocketSession(models.Model):
 
     if TYPE_CHECKING:
         objects: ClassVar[WebSocketSessionQuerySet]
+        user_id: int | None  # what Django adds, for checkers without the Django plugin
     else:
         objects = WebSocketSessionQuerySet.as_manager()
 

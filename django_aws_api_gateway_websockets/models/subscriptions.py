@@ -29,6 +29,9 @@ class ChannelSubscription(models.Model):
     channel = models.CharField(max_length=128)
     created_on = models.DateTimeField(auto_now_add=True)
 
+    if TYPE_CHECKING:  # what Django adds, for checkers without the Django plugin
+        session_id: int
+
     class Meta:
         verbose_name = "channel subscription"
         constraints = [

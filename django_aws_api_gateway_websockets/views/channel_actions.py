@@ -38,10 +38,9 @@ class ChannelActionsMixin:
     def subscribe(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         """Join ``body["channel"]``; with ``body["recover"]`` (``offset``, ``epoch``), get
         what was missed since that offset, or ``recovered: false`` and a reason."""
-        channel = self.body.get("channel")
-        refusal = self._channel_refusal(request, "subscribe", channel)
-        if refusal is not None:
-            return refusal
+        channel = self._allowed_channel(request, "subscribe")
+        if isinstance(channel, JsonResponse):
+            return channel
         recover = self.body.get("recover")
         since = epoch = None
         if recover is not None:
@@ -77,25 +76,25 @@ class ChannelActionsMixin:
         channel = self.body.get("channel")
         if not self.is_valid_channel_name(channel):
             return action_error("unsubscribe", channel, "Invalid channel name.")
+        assert isinstance(channel, str)  # what the name rule allows
         channels.unsubscribe(self.websocket_session, channel)
         return JsonResponse(library_frame("unsubscribed", channel))
 
     def presence(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         """Who is in ``body["channel"]``, for a client that may join it."""
-        channel = self.body.get("channel")
-        refusal = self._channel_refusal(request, "presence", channel)
-        if refusal is not None:
-            return refusal
+        channel = self._allowed_channel(request, "presence")
+        if isinstance(channel, JsonResponse):
+            return channel
         return JsonResponse(channels.presence(channel).as_frame())
 
-    def _channel_refusal(
-        self, request: HttpRequest, action: str, channel: Any
-    ) -> JsonResponse | None:
-        if not self.is_valid_channel_name(channel):
+    def _allowed_channel(self, request: HttpRequest, action: str) -> str | JsonResponse:
+        """``body["channel"]`` when it is a valid name the user may join, else the refusal."""
+        channel = self.body.get("channel")
+        if not self.is_valid_channel_name(channel) or not isinstance(channel, str):
             return action_error(action, channel, "Invalid channel name.")
         if not self.has_channel_access(request, channel):
             return action_error(action, channel, "Permission denied.", 403)
-        return None
+        return channel
 
 
 def action_error(action: str, channel: Any, message: str, status: int = 400) -> JsonResponse:

@@ -118,9 +118,7 @@ def test_subscribe_presence_and_recovery_after_a_cut(system: Any) -> None:
                 {"action": "subscribe", "channel": "room-1"}, "subscribed"
             )
             epoch = subscribed["$ws"]["epoch"]
-            presence = await first.request(
-                {"action": "presence", "channel": "room-1"}, "presence"
-            )
+            presence = await first.request({"action": "presence", "channel": "room-1"}, "presence")
             for n in range(1, 4):
                 await asyncio.to_thread(channels.publish, "room-1", {"n": n})
             await first.collect_until({1, 2, 3})
