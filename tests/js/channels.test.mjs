@@ -188,6 +188,86 @@ describe("subscribe", () => {
   });
 });
 
+describe("subscribe, more cases", () => {
+  test("subscribing the connect-time channel asks for its position", async (t) => {
+    const { client, WS } = setup(t, { channel: "lobby" });
+    const seen = delivered(client);
+    const socket = await openClient(client, WS);
+    const answer = client.subscribe("lobby");
+    assert.deepEqual(socket.sentJson, [{ action: "subscribe", channel: "lobby" }]);
+    socket.serverMessage(subscribed("lobby", "e", 7));
+    assert.equal((await answer).offset, 7);
+    socket.serverMessage(publication("lobby", 8, "e", {}));
+    assert.deepEqual(seen, ["lobby:8"]);
+  });
+
+  test("a channel unsubscribed can be subscribed again", async (t) => {
+    const { client, WS } = setup(t);
+    const seen = delivered(client);
+    const socket = await openClient(client, WS);
+    client.subscribe("r");
+    socket.serverMessage(subscribed("r", "e", 0));
+    client.unsubscribe("r");
+    socket.serverMessage({ $ws: { kind: "unsubscribed", channel: "r" } });
+    const again = client.subscribe("r");
+    assert.deepEqual(socket.sentJson.at(-1), { action: "subscribe", channel: "r" });
+    socket.serverMessage(subscribed("r", "e", 4));
+    await again;
+    socket.serverMessage(publication("r", 5, "e", {}));
+    assert.deepEqual(seen, ["r:5"]);
+  });
+
+  test("more out-of-order publications than maxBuffered recover at once", async (t) => {
+    const { client, WS } = setup(t, { maxBuffered: 3 });
+    const socket = await openClient(client, WS);
+    client.subscribe("r");
+    socket.serverMessage(subscribed("r", "e", 0));
+    for (const offset of [3, 4, 5]) socket.serverMessage(publication("r", offset, "e", {}));
+    assert.equal(socket.sent.length, 1, "within the bound: the gap timer waits");
+    socket.serverMessage(publication("r", 6, "e", {}));
+    assert.deepEqual(socket.sentJson.at(-1), {
+      action: "subscribe",
+      channel: "r",
+      recover: { offset: 0, epoch: "e" },
+    });
+  });
+
+  test("a channel the server unsubscribed is no longer held", async (t) => {
+    const { client, WS } = setup(t);
+    const events = [];
+    client.on("unsubscribed", (e) => events.push(e.channel));
+    const socket = await openClient(client, WS);
+    client.subscribe("r");
+    socket.serverMessage(subscribed("r", "e", 0));
+    socket.serverMessage({ $ws: { kind: "unsubscribed", channel: "r" } });
+    assert.deepEqual(events, ["r"]);
+    assert.deepEqual(client.subscriptions, []);
+    const next = await cutAndReconnect(t, WS);
+    assert.deepEqual(next.sent, []);
+  });
+
+  test("a malformed publication is reported, not delivered", async (t) => {
+    const { client, WS } = setup(t);
+    const errors = [];
+    client.on("error", (e) => errors.push(e.message));
+    const seen = delivered(client);
+    const socket = await openClient(client, WS);
+    socket.serverMessage({ $ws: { kind: "publication", channel: "r", offset: "7", epoch: "e" } });
+    socket.serverMessage({ $ws: { kind: "publication", channel: "r", offset: 0, epoch: "e" } });
+    assert.deepEqual(errors, ["Malformed channel publication", "Malformed channel publication"]);
+    assert.deepEqual(seen, []);
+  });
+
+  test("frames of an unknown kind are ignored", async (t) => {
+    const { client, WS } = setup(t);
+    const all = [];
+    client.on("*", (m) => all.push(m));
+    const socket = await openClient(client, WS);
+    socket.serverMessage({ $ws: { kind: "from-a-later-version" }, data: 1 });
+    assert.deepEqual(all, []);
+  });
+});
+
 describe("unsubscribe", () => {
   test("sends the action, resolves on the answer and drops later publications", async (t) => {
     const { client, WS } = setup(t);
@@ -318,6 +398,18 @@ describe("ordering and dedupe", () => {
       subscribed("r", "e", 3, true, { publications: [publication("r", 2, "e", {})] }),
     );
     assert.deepEqual(seen, ["r:2", "r:3"]);
+  });
+
+  test("the default gap timeout is five seconds", async (t) => {
+    const { client, WS } = setup(t);
+    const socket = await openClient(client, WS);
+    client.subscribe("r");
+    socket.serverMessage(subscribed("r", "e", 1));
+    socket.serverMessage(publication("r", 3, "e", {}));
+    t.mock.timers.tick(4999);
+    assert.equal(socket.sent.length, 1);
+    t.mock.timers.tick(1);
+    assert.equal(socket.sent.length, 2);
   });
 
   test("a live publication of a new epoch says the stream was lost", async (t) => {

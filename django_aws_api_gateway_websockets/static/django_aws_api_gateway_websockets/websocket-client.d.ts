@@ -39,7 +39,7 @@ export interface WebSocketClientOptions {
   dedupeWindow?: number;
   /** How long a built-in action waits for its reply. Default 10000. */
   requestTimeoutMs?: number;
-  /** How long a channel waits for a missing offset before it recovers. Default 3000. */
+  /** How long a channel waits for a missing offset before it recovers. Default 5000. */
   gapTimeoutMs?: number;
   /** Most out-of-order publications held per channel. Default 1000. */
   maxBuffered?: number;

@@ -99,7 +99,7 @@ export class ChannelError extends Error {
  *   sends are remembered to drop repeated deliveries; 0 turns this off.
  * @property {number} [requestTimeoutMs=10000] How long a built-in action
  *   waits for its reply before its promise rejects.
- * @property {number} [gapTimeoutMs=3000] How long a channel waits for a
+ * @property {number} [gapTimeoutMs=5000] How long a channel waits for a
  *   missing offset before it asks the server to recover from the last one
  *   delivered.
  * @property {number} [maxBuffered=1000] Most out-of-order publications held
@@ -283,7 +283,7 @@ export class WebSocketClient {
     maxQueue = 100,
     dedupeWindow = 1000,
     requestTimeoutMs = 10000,
-    gapTimeoutMs = 3000,
+    gapTimeoutMs = 5000,
     maxBuffered = 1000,
     WebSocket = globalThis.WebSocket,
     fetch = typeof globalThis.fetch === "function" ? globalThis.fetch.bind(globalThis) : undefined,
