@@ -71,22 +71,30 @@ def check_channel_name(channel: Any) -> str:
 def subscribe(target: Any, channel: str, *, check_access: bool = True) -> int:
     """Subscribe a connection (a ``WebSocketSession``) or every connected session of a user.
 
-    ``check_access``: refuse (``PermissionDenied``) a user the channel's ``ChannelPermission``
-    does not allow. Returns how many connections joined (those already in it do not count);
-    ``subscribed`` is sent for each once the transaction commits.
+    ``ValueError`` for a name the channel name rule refuses; with ``check_access``,
+    ``PermissionDenied`` for a user the channel's ``ChannelPermission`` does not allow.
+    Returns how many connections joined (those already in it do not count); ``subscribed``
+    is sent for each once the transaction commits.
     """
     check_channel_name(channel)
-    sessions = list(_sessions(target).exclude(channel_name=channel))
+    sessions = list(_sessions(target))
     if check_access:
         for user in {s.user_id: s.user for s in sessions}.values():
             if not may_join(user, channel):
                 raise PermissionDenied(f"Not allowed to join channel {channel!r}.")
+    return join(sessions, channel)
+
+
+def join(sessions: list[WebSocketSession], channel: str) -> int:
+    """Subscribe ``sessions`` to ``channel``, already checked (the view's actions: the view's
+    own name pattern and access hooks decided). Returns how many joined."""
+    joining = [s for s in sessions if s.channel_name != channel]
     existing = set(
         ChannelSubscription.objects.filter(
-            session__in=[s.pk for s in sessions], channel=channel
+            session__in=[s.pk for s in joining], channel=channel
         ).values_list("session_id", flat=True)
     )
-    joining = [s for s in sessions if s.pk not in existing]
+    joining = [s for s in joining if s.pk not in existing]
     ChannelSubscription.objects.bulk_create(
         [ChannelSubscription(session=s, channel=channel) for s in joining],
         ignore_conflicts=True,

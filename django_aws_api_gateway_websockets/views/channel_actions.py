@@ -54,7 +54,7 @@ class ChannelActionsMixin:
                 )
         # Subscribed before reading history: a publish after the read reaches this
         # connection live, one before it is in the history (the client dedupes overlaps).
-        channels.subscribe(self.websocket_session, channel, check_access=False)
+        channels.join([self.websocket_session], channel)
         recovery = channels.history(channel, since, epoch)
         frames = channels.publication_frames(channel, recovery)
         inline, rest = _split_inline(frames)

@@ -155,3 +155,34 @@ def test_subscribe_presence_and_recovery_after_a_cut(system: Any) -> None:
 
 def _only_connected() -> WebSocketSession:
     return WebSocketSession.objects.get(connected=True)
+
+
+def test_a_connection_aws_reports_gone_leaves_presence(system: Any) -> None:
+    """A session whose ``$disconnect`` never came: the first post to it (here, a join event
+    to its channel) gets 410 from the gateway, and the worker marks it gone."""
+    gateway, live_server = system
+    ghost = WebSocketSession.objects.create(
+        connection_id="ghost-1",
+        api_gateway=ApiGateway.objects.get(api_id="live1"),
+        channel_name="room-1",
+    )
+    assert channels.presence("room-1").connections == 1
+    url = f"ws://127.0.0.1:{gateway.port}/test"
+
+    async def scenario() -> dict[str, Any]:
+        async with aiohttp.ClientSession() as http:
+            client = Client(await http.ws_connect(url, headers=headers(live_server)))
+            await client.request({"action": "subscribe", "channel": "room-1"}, "subscribed")
+            join = await client.request({"action": "ping"}, "join")  # its own join event
+            await asyncio.to_thread(
+                wait_until,
+                lambda: not WebSocketSession.objects.get(pk=ghost.pk).connected,
+                what="the worker marking the 410 gone",
+            )
+            presence = await client.request({"action": "presence", "channel": "room-1"}, "presence")
+            await client.ws.close()
+            return {"join": join, "presence": presence}
+
+    found = asyncio.run(scenario())
+    assert found["join"]["total"] == 2  # counted before the join event reached the ghost
+    assert found["presence"]["connections"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import path
 
 from django_aws_api_gateway_websockets import channels
 from django_aws_api_gateway_websockets.models import (
@@ -13,6 +14,7 @@ from django_aws_api_gateway_websockets.models import (
 )
 from django_aws_api_gateway_websockets.models.channels import is_valid_channel_name
 from django_aws_api_gateway_websockets.testing import capture_messages
+from tests.channels.urls import RoomsView
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +141,18 @@ def test_change_channel_still_moves_the_connect_time_channel(websocket_session, 
     reply = event({"action": "change_channel", "channel": "room-2"})
     assert reply.json() == {"type": "channel_changed", "channel": "room-2"}
     assert channels.channels_of(websocket_session) == {"room-2", "room-9"}
+
+
+class DottedView(RoomsView):
+    CHANNEL_NAME_PATTERN = r"^[a-z.]+$"
+
+
+@pytest.mark.urls(__name__)
+def test_a_views_own_name_pattern_is_the_rule_for_its_actions(websocket_session, event):
+    reply = event({"action": "subscribe", "channel": "team.one"})
+    assert reply.status_code == 200
+    assert "team.one" in channels.channels_of(websocket_session)
+    assert event({"action": "subscribe", "channel": "room-1"}).status_code == 400
+
+
+urlpatterns = [path("ws/<slug:route>", DottedView.as_view())]
