@@ -37,7 +37,13 @@ class ChannelActionsMixin:
 
     def subscribe(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         """Join ``body["channel"]``; with ``body["recover"]`` (``offset``, ``epoch``), get
-        what was missed since that offset, or ``recovered: false`` and a reason."""
+        what was missed since that offset, or ``recovered: false`` and a reason.
+
+        Recovery is keyed by the channel's offsets, never by connection id: API Gateway's
+        ``$context.connectionId`` is unique per connection, so a reconnect has a new one
+        ("WebSocket API mapping template reference for API Gateway",
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html).
+        """
         channel = self._allowed_channel(request, "subscribe")
         if isinstance(channel, JsonResponse):
             return channel
