@@ -156,3 +156,12 @@ def test_a_views_own_name_pattern_is_the_rule_for_its_actions(websocket_session,
 
 
 urlpatterns = [path("ws/<slug:route>", DottedView.as_view())]
+
+
+def test_the_admin_shows_subscriptions_read_only(admin_client, websocket_session):
+    channels.subscribe(websocket_session, "room-7")
+    listing = admin_client.get("/admin/django_aws_api_gateway_websockets/channelsubscription/")
+    assert listing.status_code == 200
+    assert b"room-7" in listing.content
+    add = admin_client.get("/admin/django_aws_api_gateway_websockets/channelsubscription/add/")
+    assert add.status_code == 403
