@@ -206,6 +206,29 @@ def test_one_connection_holds_several_rooms(demo_stack: DemoStack, open_chat: An
     screenshot(alice, "04-alice-in-several-rooms")
 
 
+def test_presence_is_the_librarys_with_each_users_connections(
+    demo_stack: DemoStack, open_chat: Any
+) -> None:
+    bob = open_chat("bob", "general")
+    open_chat("alice", "general")
+    second_tab = open_chat("alice", "general")
+
+    def alice_as_bob_sees_her() -> str | None:
+        item = bob.locator("#users li", has_text="alice")
+        return item.get_attribute("title") if item.count() else None
+
+    wait_until(lambda: alice_as_bob_sees_her() == "2 connections", what="alice's two tabs")
+    assert users_shown(bob) == ["alice", "bob"]
+    # The same figures as the library's presence() in Python gives: ask the page's client.
+    answer = bob.evaluate("() => window.chatDemo.client.presence('general')")
+    assert {u["name"]: u["connections"] for u in answer["users"]} == {"alice": 2, "bob": 1}
+    assert (answer["connections"], answer["anonymous"]) == (3, 0)
+
+    second_tab.close()
+    wait_until(lambda: alice_as_bob_sees_her() == "1 connection", what="alice's tab to close")
+    assert users_shown(bob) == ["alice", "bob"]
+
+
 def test_a_sender_sees_every_one_of_its_own_messages(demo_stack: DemoStack, open_chat: Any) -> None:
     alice = open_chat("alice", "general")
     bob = open_chat("bob", "general")
