@@ -299,3 +299,44 @@ def test_client_reconnects_after_the_gateway_drops_it_and_recovers_what_it_misse
     expect_message(alice, elsewhere)
     expect_message(alice, text)
     screenshot(alice, "05-alice-after-reconnect")
+
+
+def test_a_page_whose_room_history_was_lost_reloads_the_room(
+    demo_stack: DemoStack, open_chat: Any
+) -> None:
+    import redis
+
+    from tests.e2e.conftest import BROKER_URL
+
+    alice = open_chat("alice", "general")
+    bob = open_chat("bob", "general")
+    before = unique("Before the loss")
+    send(bob, before)
+    expect_message(alice, before)
+    fetched = history_fetches(alice)["general"]
+
+    block_token_requests(alice)
+    [connection] = demo_stack.live_connections("alice", "general")
+    demo_stack.management_client().delete_connection(ConnectionId=connection)
+    wait_until(lambda: not demo_stack.is_connected(connection), what="$disconnect")
+    # Redis loses #general's stream (a restart without persistence, an eviction): the next
+    # publish starts a new epoch, and alice's position belongs to the old one.
+    client = redis.Redis.from_url(BROKER_URL)
+    client.delete("ws:channel:{general}:meta", "ws:channel:{general}:log")
+    after = unique("After the loss")
+    send(bob, after)
+    expect_message(bob, after)
+
+    alice.unroute("**/api/ws-token/")
+    wait_until(
+        lambda: demo_stack.live_connections("alice", "general"), timeout=30, what="a reconnect"
+    )
+    # The client says recovery failed (epoch_changed); the page reads the room again.
+    alice.wait_for_selector("#notice:has-text('could not be recovered')")
+    assert "#general" in alice.locator("#notice").inner_text()
+    assert "epoch_changed" in alice.locator("#notice").inner_text()
+    wait_until(lambda: history_fetches(alice)["general"] == fetched + 1, what="a history read")
+    expect_message(alice, after)
+    assert message_texts(alice).count(after) == 1
+    assert message_texts(alice).index(before) < message_texts(alice).index(after)
+    screenshot(alice, "07-alice-after-history-loss")

@@ -1001,10 +1001,8 @@ export class WebSocketClient {
         this.#settleRequest(request.action, request.channel, undefined, null, request);
         continue;
       }
-      const error = new ChannelError(`The connection closed before ${request.action} was answered`, {
-        action: request.action,
-        channel: request.channel,
-      });
+      const text = `The connection closed before ${request.action} was answered`;
+      const error = new ChannelError(text, { action: request.action, channel: request.channel });
       this.#settleRequest(request.action, request.channel, null, error, request);
     }
     for (const subscription of this.#subscriptions.values()) {

@@ -353,9 +353,10 @@ client.on("subscribed", ({ channel, recovered }) => {
   refreshPresence(channel);
 });
 client.on("recoveryfailed", ({ channel, reason }) => {
-  if (channel === rooms.active) {
-    addSystem(`Some messages of #${channel} could not be recovered (${reason}): reloading.`);
-  }
+  // The "subscribed" that follows reads the room's messages again.
+  showNotice(
+    `Messages of #${channel} missed while away could not be recovered (${reason}): reloaded.`,
+  );
 });
 client.on("history", ({ room, messages }) => {
   if (!rooms.joined.has(room)) return;
