@@ -1,14 +1,17 @@
 """Subscribe, presence and recovery end to end: Django behind the local gateway, a real
 Celery worker on Redis, and aiohttp's WebSocket client (not the browser client).
 
-A connection is cut, 100 messages are published meanwhile, and the client reconnects with
-a new connection id: it gets every message exactly once, in offset order, then the live
-stream.
+A connection is cut as in a crash (the local gateway's ``drop`` control, its ``$disconnect``
+lost), 100 messages are published meanwhile (their 410s tell Django it is gone), and the
+client reconnects with a new connection id: it gets every message exactly once, in offset
+order, then the live stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.request
 from typing import Any
 
 import aiohttp
@@ -44,6 +47,7 @@ def system(live_server: Any, settings: Any) -> Any:
         target_base_url=f"{live_server.url}/ws/",
         secret_header="X-Gateway-Secret",
         secret="live-secret",
+        enable_controls=True,
     )
     gateway = GatewayThread(config, shutdown_timeout=2.0)
     gateway.start()
@@ -123,12 +127,16 @@ def test_subscribe_presence_and_recovery_after_a_cut(system: Any) -> None:
                 await asyncio.to_thread(channels.publish, "room-1", {"n": n})
             await first.collect_until({1, 2, 3})
             first_id = (await asyncio.to_thread(_only_connected)).connection_id
-            await first.ws.close()  # the cut
-            await asyncio.to_thread(
-                wait_until, lambda: not WebSocketSession.objects.filter(connected=True).exists()
-            )
+            # The cut, as a crash: the socket closes and its $disconnect is lost.
+            await asyncio.to_thread(_drop, gateway, first_id)
             for n in range(4, 104):  # missed while away
                 await asyncio.to_thread(channels.publish, "room-1", {"n": n})
+            # Django learns of the end from the 410s of those posts.
+            await asyncio.to_thread(
+                wait_until,
+                lambda: not WebSocketSession.objects.get(connection_id=first_id).connected,
+                what="the 410 marking the cut connection gone",
+            )
             second = Client(await http.ws_connect(url, headers=headers(live_server)))
             reply = await second.request(
                 {
@@ -151,6 +159,16 @@ def test_subscribe_presence_and_recovery_after_a_cut(system: Any) -> None:
     assert delivered == list(range(4, 109))
     assert presence["connections"] == 1
     assert presence["anonymous"] == 1
+
+
+def _drop(gateway: GatewayThread, connection_id: str) -> None:
+    request = urllib.request.Request(
+        f"{gateway.base_url}/@local/connections/{connection_id}/drop",
+        data=json.dumps({"disconnect": False}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert answer.status == 200
 
 
 def _only_connected() -> WebSocketSession:
