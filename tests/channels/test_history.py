@@ -173,3 +173,28 @@ def test_large_recoveries_post_what_does_not_fit_the_reply(websocket_session, ev
     posted = [m["$ws"]["offset"] for m in outbox.to("connection-1")]
     assert inline and posted
     assert sorted(inline + posted) == list(range(1, 11))
+
+
+def test_history_older_than_its_age_is_not_served(settings, monkeypatch):
+    settings.WEBSOCKETS = {"channel_history": {"room-*": {"size": 100, "age_seconds": 60}}}
+    channels.publish("room-1", {"n": 1})
+    channels.publish("room-1", {"n": 2})
+    _, epoch = channels.position("room-1")
+    later = streams.time.time() + 61
+    monkeypatch.setattr(streams.time, "time", lambda: later)
+    assert channels.history("room-1", since=0, epoch=epoch).reason == "history_gap"
+    assert channels.history("room-1", since=2, epoch=epoch).recovered is True
+
+
+def test_offsets_are_assigned_atomically_under_concurrent_publishers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def publish_many(worker: int) -> list[int]:
+        return [streams.append("room-1", f"{worker}-{n}", "{}")[0] for n in range(25)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        offsets = [o for found in pool.map(publish_many, range(8)) for o in found]
+    assert sorted(offsets) == list(range(1, 201))
+    _, epoch = channels.position("room-1")
+    kept = channels.history("room-1", since=100, epoch=epoch)
+    assert [e.offset for e in kept.entries] == list(range(101, 201))
