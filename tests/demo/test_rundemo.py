@@ -199,6 +199,9 @@ def test_child_commands():
     ]
     assert commands["beat"] == ["py", "-m", "celery", "-A", "worker", "beat", "-l", "info"]
     assert "beat" not in environment.child_commands(DemoAddresses(), beat=False)
+    assert "--enable-controls" not in commands["gateway"]
+    controlled = environment.child_commands(DemoAddresses(), gateway_controls=True)
+    assert controlled["gateway"][-1] == "--enable-controls"
 
 
 # Supervising processes

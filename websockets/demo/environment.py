@@ -199,9 +199,14 @@ def child_commands(
     celery_app: str = "worker",
     concurrency: int = 4,
     beat: bool = True,
+    gateway_controls: bool = False,
     python: str = sys.executable,
 ) -> dict[str, list[str]]:
-    """The command line of each child, by name, in start order."""
+    """The command line of each child, by name, in start order.
+
+    ``gateway_controls``: the local gateway's test controls (``/@local/...``, e.g. dropping a
+    connection), for end-to-end tests only.
+    """
     django = [python, "-m", "django"]
     commands = {
         "web": [*django, "runserver", "--noreload", f"{addresses.host}:{addresses.port}"],
@@ -214,6 +219,7 @@ def child_commands(
             str(addresses.gateway_port),
             "--api-id",
             api_id,
+            *(["--enable-controls"] if gateway_controls else []),
         ],
         # Threads: one process, so the whole demo stays light (and SQLite-friendly). Not
         # quiet: otherwise a worker as in production, with Celery's defaults.
