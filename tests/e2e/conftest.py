@@ -84,6 +84,21 @@ class DemoStack:
             aws_secret_access_key="local",
         )
 
+    def drop(self, connection_id: str, *, disconnect: bool) -> None:
+        """Cut a browser's socket as a network change does (the local gateway's control);
+        ``disconnect=False`` also loses its ``$disconnect``, which AWS sends best-effort."""
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.gateway_port}/@local/connections/{connection_id}/drop",
+            data=json.dumps({"disconnect": disconnect}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200, response.read()
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with contextlib.closing(sqlite3.connect(self.database, timeout=10)) as db:
             return db.execute(sql, params).fetchall()
@@ -191,7 +206,7 @@ def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     )
     with stack.log.open("wb") as log:
         stack.process = subprocess.Popen(
-            [*manage, "--no-beat", "--concurrency", "8", "--grace", "5"],
+            [*manage, "--no-beat", "--gateway-controls", "--concurrency", "8", "--grace", "5"],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,

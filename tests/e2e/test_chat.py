@@ -11,6 +11,8 @@ import time
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.support import wait_until
 
 from .conftest import DemoStack, screenshot
@@ -246,8 +248,9 @@ def test_a_sender_sees_every_one_of_its_own_messages(demo_stack: DemoStack, open
     screenshot(alice, "06-alice-ten-of-ten")
 
 
-def test_client_reconnects_after_the_gateway_drops_it_and_recovers_what_it_missed(
-    demo_stack: DemoStack, open_chat: Any
+@pytest.mark.parametrize("cut", ["delete_connection", "network", "network_no_disconnect"])
+def test_client_reconnects_after_its_socket_is_cut_and_recovers_what_it_missed(
+    demo_stack: DemoStack, open_chat: Any, cut: str
 ) -> None:
     alice = open_chat("alice", "general")
     bob = open_chat("bob", "general")
@@ -258,13 +261,18 @@ def test_client_reconnects_after_the_gateway_drops_it_and_recovers_what_it_misse
     fetched = history_fetches(alice)
     tokens_before = demo_stack.used_tokens("alice")
 
-    # The page cannot get a token for a while (its network is down), and the gateway drops
-    # its socket, as AWS does when an app calls DeleteConnection or a connection hits a limit.
+    # The page cannot get a token for a while (its network is down) and its socket is cut:
+    # by the gateway, as AWS does when an app calls DeleteConnection or a connection hits a
+    # limit; or by a network change, with or without the $disconnect AWS sends best-effort.
     refused = block_token_requests(alice)
-    response = demo_stack.management_client().delete_connection(ConnectionId=old_connection)
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
-    wait_until(lambda: not demo_stack.is_connected(old_connection), what="$disconnect")
+    if cut == "delete_connection":
+        response = demo_stack.management_client().delete_connection(ConnectionId=old_connection)
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
+    else:
+        demo_stack.drop(old_connection, disconnect=cut == "network")
     alice.wait_for_selector("#status[data-state=connecting]")
+    if cut != "network_no_disconnect":
+        wait_until(lambda: not demo_stack.is_connected(old_connection), what="$disconnect")
 
     missed = [unique(f"Missed {n}") for n in range(1, 4)]
     elsewhere = unique("Missed in #random")
@@ -292,13 +300,15 @@ def test_client_reconnects_after_the_gateway_drops_it_and_recovers_what_it_misse
     wait_until(lambda: unread(alice, "random") == "1", what="the one missed in #random")
     assert history_fetches(alice) == fetched
     assert message_texts(alice).count(missed[0]) == 1
+    # Without $disconnect, the sends' 410 for the old connection told Django it is gone.
+    wait_until(lambda: not demo_stack.is_connected(old_connection), what="the old one gone")
 
     text = unique("Welcome back, Alice.")
     send(bob, text)
     alice.click("button[data-room=random]")
     expect_message(alice, elsewhere)
     expect_message(alice, text)
-    screenshot(alice, "05-alice-after-reconnect")
+    screenshot(alice, f"05-alice-after-reconnect-{cut}")
 
 
 def test_a_page_whose_room_history_was_lost_reloads_the_room(
