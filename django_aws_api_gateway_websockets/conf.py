@@ -108,7 +108,8 @@ class AppSettings:
     redis_url: Setting[str | None] = Setting(None)
     # Channels (docs/channels.md): history kept per channel pattern (first match wins),
     # presence events for the channels matching these patterns (opt-in), and the member
-    # count beyond which they carry only counts, sent at most once per interval.
+    # count beyond which they carry only counts (the first change of each interval at once,
+    # the rest once at its end).
     channel_history: Setting[dict[str, dict[str, float]]] = Setting(
         {"*": {"size": 100, "age_seconds": 300}}
     )

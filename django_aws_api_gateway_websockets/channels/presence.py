@@ -83,16 +83,19 @@ def announce(channel: str, kind: str, session: WebSocketSession) -> None:
 
     Beyond ``presence_member_cap`` connections only counts are sent (``presence_count``), at
     most once per ``presence_count_interval_seconds`` per channel, so a large channel's
-    members are not flooded; a client reads the exact figures with the ``presence`` action.
+    members are not flooded: the first change of an interval is sent at once, the others
+    once, at its end, with the counts of that moment (``send_count``).
     """
     if not has_presence_events(channel):
         return
     sessions = present(channel)
     total, anonymous = _counts(sessions)
     if total > app_settings.presence_member_cap:
-        if not _count_is_due(channel):
-            return
-        frame = library_frame("presence_count", channel, total=total, anonymous=anonymous)
+        if _throttle(channel, "sent"):
+            _send_counts(channel, total, anonymous)
+        elif _throttle(channel, "pending"):
+            tasks.queue_presence_count(channel, app_settings.presence_count_interval_seconds)
+        return
     else:
         user = None
         mine = 0
@@ -115,7 +118,18 @@ def _counts(sessions: Any) -> tuple[int, int]:
     return counts["total"], counts["anonymous"]
 
 
-def _count_is_due(channel: str) -> bool:
+def send_count(channel: str) -> None:
+    """The trailing ``presence_count`` of an interval: the channel's counts now."""
+    _send_counts(channel, *_counts(present(channel)))
+
+
+def _send_counts(channel: str, total: int, anonymous: int) -> None:
+    frame = library_frame("presence_count", channel, total=total, anonymous=anonymous)
+    tasks.send(frame, structured({}, {}, channel))
+
+
+def _throttle(channel: str, what: str) -> bool:
+    """True at most once per ``presence_count_interval_seconds`` per channel and ``what``."""
     interval_ms = int(app_settings.presence_count_interval_seconds * 1000)
-    key = f"ws:presence-count:{{{channel}}}"
+    key = f"ws:presence-count:{{{channel}}}:{what}"
     return bool(connection().set(key, b"1", nx=True, px=max(1, interval_ms)))
