@@ -114,6 +114,8 @@ class AppSettings:
         {"*": {"size": 100, "age_seconds": 300}}
     )
     presence_channels: Setting[list[str]] = Setting([])
+    # Channels one connection may subscribe to with the client action, besides its first
+    max_channels_per_connection = Setting(100)
     presence_member_cap = Setting(100)
     presence_count_interval_seconds = Setting(2.0)
     # Celery queues: fan-out, and cleanup/resumption, each on its own

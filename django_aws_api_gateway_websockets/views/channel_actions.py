@@ -15,9 +15,9 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 
 from .. import channels
-from ..conf import MAX_MESSAGE_BYTES
+from ..conf import MAX_MESSAGE_BYTES, app_settings
 from ..delivery.enqueue import outside_transactions
-from ..models import WebSocketSession
+from ..models import ChannelSubscription, WebSocketSession
 from ..models.selections import structured
 from ..payload import encode_frame, library_frame
 from ..tasks import send
@@ -58,6 +58,9 @@ class ChannelActionsMixin:
                     channel,
                     '\'recover\' must be {"offset": <int>, "epoch": <str>}.',
                 )
+        refusal = self._subscription_limit_refusal(channel)
+        if refusal is not None:
+            return refusal
         # Subscribed before reading history: a publish after the read reaches this
         # connection live, one before it is in the history (the client dedupes overlaps).
         channels.join([self.websocket_session], channel)
@@ -92,6 +95,16 @@ class ChannelActionsMixin:
         if isinstance(channel, JsonResponse):
             return channel
         return JsonResponse(channels.presence(channel).as_frame())
+
+    def _subscription_limit_refusal(self, channel: str) -> JsonResponse | None:
+        """A client may hold at most ``max_channels_per_connection`` subscriptions."""
+        limit = app_settings.max_channels_per_connection
+        held = ChannelSubscription.objects.filter(session=self.websocket_session)
+        if held.count() < limit or held.filter(channel=channel).exists():
+            return None
+        return action_error(
+            "subscribe", channel, f"Too many subscriptions: at most {limit} per connection.", 429
+        )
 
     def _allowed_channel(self, request: HttpRequest, action: str) -> str | JsonResponse:
         """``body["channel"]`` when it is a valid name the user may join, else the refusal."""

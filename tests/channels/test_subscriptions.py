@@ -165,3 +165,15 @@ def test_the_admin_shows_subscriptions_read_only(admin_client, websocket_session
     assert b"room-7" in listing.content
     add = admin_client.get("/admin/django_aws_api_gateway_websockets/channelsubscription/add/")
     assert add.status_code == 403
+
+
+def test_a_client_may_hold_only_so_many_subscriptions(settings, websocket_session, event):
+    settings.WEBSOCKETS = {"max_channels_per_connection": 2}
+    assert event({"action": "subscribe", "channel": "a"}).status_code == 200
+    assert event({"action": "subscribe", "channel": "b"}).status_code == 200
+    assert event({"action": "subscribe", "channel": "b"}).status_code == 200  # held already
+    refused = event({"action": "subscribe", "channel": "c"})
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "Too many subscriptions: at most 2 per connection."
+    assert channels.channels_of(websocket_session) == {"general", "a", "b"}
+    assert channels.subscribe(websocket_session, "c") == 1  # server code decides for itself
