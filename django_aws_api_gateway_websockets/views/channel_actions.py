@@ -8,11 +8,13 @@ status. The channel name rule and the access rule are the view's own (``is_valid
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
+from redis.exceptions import RedisError
 
 from .. import channels
 from ..conf import MAX_MESSAGE_BYTES, app_settings
@@ -21,6 +23,8 @@ from ..models import ChannelSubscription, WebSocketSession
 from ..models.selections import structured
 from ..payload import encode_frame, library_frame
 from ..tasks import send
+
+logger = logging.getLogger(__name__)
 
 # Missed publications up to about this many bytes come inline in the ``subscribed`` reply
 # (a reply is one frame, at most 128 KB); the rest are posted to the connection one by one.
@@ -64,7 +68,12 @@ class ChannelActionsMixin:
         # Subscribed before reading history: a publish after the read reaches this
         # connection live, one before it is in the history (the client dedupes overlaps).
         channels.join([self.websocket_session], channel)
-        recovery = channels.history(channel, since, epoch)
+        try:
+            recovery = channels.history(channel, since, epoch)
+        except RedisError:
+            logger.exception("Channel history unavailable for %s", channel)
+            # Subscribed all the same; the client asks again for its position and recovery.
+            return action_error("subscribe", channel, "Channel history is unavailable.", 503)
         frames = channels.publication_frames(channel, recovery)
         inline, rest = _split_inline(frames)
         session_pk = self.websocket_session.pk
@@ -83,9 +92,8 @@ class ChannelActionsMixin:
     def unsubscribe(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         """Leave ``body["channel"]`` (also the connect-time channel)."""
         channel = self.body.get("channel")
-        if not self.is_valid_channel_name(channel):
+        if not self.is_valid_channel_name(channel) or not isinstance(channel, str):
             return action_error("unsubscribe", channel, "Invalid channel name.")
-        assert isinstance(channel, str)  # what the name rule allows
         channels.unsubscribe(self.websocket_session, channel)
         return JsonResponse(library_frame("unsubscribed", channel))
 

@@ -198,3 +198,19 @@ def test_offsets_are_assigned_atomically_under_concurrent_publishers():
     _, epoch = channels.position("room-1")
     kept = channels.history("room-1", since=100, epoch=epoch)
     assert [e.offset for e in kept.entries] == list(range(101, 201))
+
+
+def test_subscribe_answers_503_when_history_is_unavailable(websocket_session, event, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr(streams, "read", down)
+    reply = event({"action": "subscribe", "channel": "room-1"})
+    assert reply.status_code == 503
+    assert reply.json() == {
+        "$ws": {"kind": "error", "action": "subscribe", "channel": "room-1"},
+        "error": "Channel history is unavailable.",
+    }
+    assert "room-1" in channels.channels_of(websocket_session)
