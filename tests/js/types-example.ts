@@ -21,6 +21,8 @@ const client: WebSocketClient = new WebSocketClientDefault({
   channel: "general",
   heartbeatIntervalMs: 60_000,
   getCsrfToken: readCsrfCookie,
+  tokenInProtocol: true,
+  gapTimeoutMs: 5000,
 });
 
 async function main(): Promise<void> {
@@ -69,5 +71,7 @@ client.subscribe(42);
 client.subscribe("r", { recover: { offset: 3 } });
 // @ts-expect-error: a reconnect's info has no such field.
 client.on("reconnecting", (info) => info.channel);
+// @ts-expect-error: tokenInProtocol is a boolean.
+new WebSocketClient({ url: "wss://x/", tokenInProtocol: "yes" });
 // @ts-expect-error: state is read-only.
 client.state = "open";
