@@ -30,7 +30,7 @@ from ..models.channels import is_valid_channel_name, may_join
 from ..models.selections import structured
 from ..models.subscriptions import channels_of as _channels_of
 from ..models.subscriptions import members
-from ..payload import encode_frame, publication
+from ..payload import encode_frame, library_frame, publication
 from . import streams
 from .presence import Presence, presence
 from .streams import Recovery, position
@@ -106,11 +106,13 @@ def join(sessions: list[WebSocketSession], channel: str) -> int:
     return len(joining)
 
 
-def unsubscribe(target: Any, channel: str) -> int:
+def unsubscribe(target: Any, channel: str, *, notify: bool = True) -> int:
     """Take a connection, or every connection of a user, out of ``channel``.
 
-    Leaving the connect-time channel clears ``channel_name``. Returns how many left;
-    ``unsubscribed`` is sent for each once the transaction commits.
+    Leaving the connect-time channel clears ``channel_name``. With ``notify``, the
+    connections that left are sent ``{"$ws": {"kind": "unsubscribed", "channel": c}}``, so
+    their client stops holding the channel (and does not resubscribe after a reconnect).
+    Returns how many left; ``unsubscribed`` is sent for each once the transaction commits.
     """
     sessions = {s.pk: s for s in _sessions(target)}
     with transaction.atomic():
@@ -122,6 +124,9 @@ def unsubscribe(target: Any, channel: str) -> int:
         for pk in by_name:
             sessions[pk].channel_name = ""
         leaving.update(by_name)
+    if notify and leaving:  # sent outside the block, as sends made in it would wait for it
+        frame = library_frame("unsubscribed", channel)
+        tasks.send(frame, structured({"pk__in": sorted(leaving)}, {}))
     for pk in leaving:
         signals.send_after_commit(
             signals.unsubscribed, WebSocketSession, session=sessions[pk], channel=channel

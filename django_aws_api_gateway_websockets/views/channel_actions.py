@@ -94,7 +94,7 @@ class ChannelActionsMixin:
         channel = self.body.get("channel")
         if not self.is_valid_channel_name(channel) or not isinstance(channel, str):
             return action_error("unsubscribe", channel, "Invalid channel name.")
-        channels.unsubscribe(self.websocket_session, channel)
+        channels.unsubscribe(self.websocket_session, channel, notify=False)  # the reply says so
         return JsonResponse(library_frame("unsubscribed", channel))
 
     def presence(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

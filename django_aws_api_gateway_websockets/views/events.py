@@ -267,7 +267,7 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, ChannelActionsMixin, PostO
         old = session.channel_name
         if old != channel:
             if old:
-                channels.unsubscribe(session, old)
+                channels.unsubscribe(session, old, notify=False)  # the reply says so
             # The new channel becomes the connect-time one, as in 4.x; a subscription row
             # for it would be a second path, which the channel selection tolerates.
             WebSocketSession.objects.filter(pk=session.pk).update(channel_name=channel)

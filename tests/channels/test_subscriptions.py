@@ -59,7 +59,7 @@ def test_send_to_channel_keeps_its_4x_payload_and_exclude(make_session):
     assert outbox.to(sender.connection_id) == []
 
 
-def test_every_connection_of_a_user(make_session, django_user_model):
+def test_every_connection_of_a_user(make_session, django_user_model, websocket_outbox):
     user = django_user_model.objects.create_user("ann")
     first, second = make_session(user=user), make_session(user=user)
     make_session(user=user, connected=False)
@@ -69,7 +69,7 @@ def test_every_connection_of_a_user(make_session, django_user_model):
     assert not channels.members("room-1").exists()
 
 
-def test_unsubscribing_the_connect_time_channel_clears_it(make_session):
+def test_unsubscribing_the_connect_time_channel_clears_it(make_session, websocket_outbox):
     session = make_session(channel="lobby")
     assert channels.unsubscribe(session, "lobby") == 1
     session.refresh_from_db()
@@ -177,3 +177,20 @@ def test_a_client_may_hold_only_so_many_subscriptions(settings, websocket_sessio
     assert refused.json()["error"] == "Too many subscriptions: at most 2 per connection."
     assert channels.channels_of(websocket_session) == {"general", "a", "b"}
     assert channels.subscribe(websocket_session, "c") == 1  # server code decides for itself
+
+
+def test_server_side_unsubscribe_tells_the_connection(make_session, django_user_model):
+    user = django_user_model.objects.create_user("kim")
+    tabs = [make_session(user=user, channel="room-1"), make_session(user=user)]
+    channels.subscribe(tabs[1], "room-1")
+    with capture_messages() as outbox:
+        assert channels.unsubscribe(user, "room-1") == 2
+    frame = {"$ws": {"kind": "unsubscribed", "channel": "room-1"}}
+    assert [outbox.to(t.connection_id) for t in tabs] == [[frame], [frame]]
+
+
+def test_the_unsubscribe_action_only_replies(websocket_session, event):
+    with capture_messages() as outbox:
+        reply = event({"action": "unsubscribe", "channel": "general"})
+    assert reply.json() == {"$ws": {"kind": "unsubscribed", "channel": "general"}}
+    assert list(outbox) == []
