@@ -19,6 +19,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
+from django.db import connections
 
 from django_aws_api_gateway_websockets import channels
 from django_aws_api_gateway_websockets.localgateway import GatewayConfig, GatewayThread
@@ -107,6 +108,19 @@ class Client:
         return [p["data"]["n"] for _, p in sorted(unique.items(), key=lambda kv: kv[0][1])]
 
 
+async def in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run database work off the event loop, closing that thread's connection afterwards
+    (the test database is dropped at the end, which open connections would prevent)."""
+
+    def run() -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return await asyncio.to_thread(run)
+
+
 def headers(live_server: Any) -> dict[str, str]:
     return {"Cookie": "csrftoken=x", "Origin": live_server.url, "User-Agent": "aiohttp"}
 
@@ -124,15 +138,15 @@ def test_subscribe_presence_and_recovery_after_a_cut(system: Any) -> None:
             epoch = subscribed["$ws"]["epoch"]
             presence = await first.request({"action": "presence", "channel": "room-1"}, "presence")
             for n in range(1, 4):
-                await asyncio.to_thread(channels.publish, "room-1", {"n": n})
+                await in_thread(channels.publish, "room-1", {"n": n})
             await first.collect_until({1, 2, 3})
-            first_id = (await asyncio.to_thread(_only_connected)).connection_id
+            first_id = (await in_thread(_only_connected)).connection_id
             # The cut, as a crash: the socket closes and its $disconnect is lost.
-            await asyncio.to_thread(_drop, gateway, first_id)
+            await in_thread(_drop, gateway, first_id)
             for n in range(4, 104):  # missed while away
-                await asyncio.to_thread(channels.publish, "room-1", {"n": n})
+                await in_thread(channels.publish, "room-1", {"n": n})
             # Django learns of the end from the 410s of those posts.
-            await asyncio.to_thread(
+            await in_thread(
                 wait_until,
                 lambda: not WebSocketSession.objects.get(connection_id=first_id).connected,
                 what="the 410 marking the cut connection gone",
@@ -148,9 +162,9 @@ def test_subscribe_presence_and_recovery_after_a_cut(system: Any) -> None:
             )
             assert reply["$ws"]["recovered"] is True, reply
             for n in range(104, 109):  # the live stream after recovery
-                await asyncio.to_thread(channels.publish, "room-1", {"n": n})
+                await in_thread(channels.publish, "room-1", {"n": n})
             await second.collect_until(set(range(4, 109)))
-            second_id = (await asyncio.to_thread(_only_connected)).connection_id
+            second_id = (await in_thread(_only_connected)).connection_id
             await second.ws.close()
             return second.delivered(), presence, first_id, second_id
 
@@ -192,7 +206,7 @@ def test_a_connection_aws_reports_gone_leaves_presence(system: Any) -> None:
             client = Client(await http.ws_connect(url, headers=headers(live_server)))
             await client.request({"action": "subscribe", "channel": "room-1"}, "subscribed")
             join = await client.request({"action": "ping"}, "join")  # its own join event
-            await asyncio.to_thread(
+            await in_thread(
                 wait_until,
                 lambda: not WebSocketSession.objects.get(pk=ghost.pk).connected,
                 what="the worker marking the 410 gone",
