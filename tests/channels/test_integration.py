@@ -84,6 +84,15 @@ class Client:
             if frame.get("$ws", {}).get("kind") == kind:
                 return frame
 
+    async def frame(self, kind: str) -> dict[str, Any]:
+        """The first frame of ``kind`` received so far, else the next one to come (events
+        may arrive before or after the reply that caused them)."""
+        while True:
+            for frame in self.received:
+                if frame.get("$ws", {}).get("kind") == kind:
+                    return frame
+            self.received.append(await self.ws.receive_json(timeout=10))
+
     async def collect_until(self, offsets: set[int], timeout: float = 30) -> None:
         async def loop() -> None:
             while not offsets <= self.offsets():
@@ -205,7 +214,7 @@ def test_a_connection_aws_reports_gone_leaves_presence(system: Any) -> None:
         async with aiohttp.ClientSession() as http:
             client = Client(await http.ws_connect(url, headers=headers(live_server)))
             await client.request({"action": "subscribe", "channel": "room-1"}, "subscribed")
-            join = await client.request({"action": "ping"}, "join")  # its own join event
+            join = await client.frame("join")  # its own join event, to the ghost too
             await in_thread(
                 wait_until,
                 lambda: not WebSocketSession.objects.get(pk=ghost.pk).connected,
