@@ -576,6 +576,31 @@ describe("recovery after a reconnect", () => {
     ]);
   });
 
+  test("a channel the server subscribed is held from its subscribed frame on", async (t) => {
+    const { client, WS } = setup(t);
+    const seen = delivered(client);
+    const events = [];
+    client.on("subscribed", (s) => events.push(s));
+    const socket = await openClient(client, WS);
+    socket.serverMessage(subscribed("user-7", "eu", 3));
+    assert.deepEqual(events, [{ channel: "user-7", epoch: "eu", offset: 3, recovered: null }]);
+    socket.serverMessage(publication("user-7", 5, "eu", {}));
+    socket.serverMessage(publication("user-7", 4, "eu", {}));
+    assert.deepEqual(seen, ["user-7:4", "user-7:5"], "ordered from the frame's offset");
+    const next = await cutAndReconnect(t, WS);
+    assert.deepEqual(next.sentJson, [
+      { action: "subscribe", channel: "user-7", recover: { offset: 5, epoch: "eu" } },
+    ]);
+  });
+
+  test("a subscribed frame of a channel unsubscribed here is ignored", async (t) => {
+    const { client, WS } = setup(t);
+    const socket = await openClient(client, WS);
+    client.unsubscribe("r").catch(() => {});
+    socket.serverMessage(subscribed("r", "e", 0));
+    assert.deepEqual(client.subscriptions, []);
+  });
+
   test("a refused resubscription is reported and the channel no longer held", async (t) => {
     const { client, WS } = setup(t);
     const errors = [];

@@ -858,7 +858,14 @@ export class WebSocketClient {
   }
 
   #handleSubscribed(meta, message) {
-    const subscription = this.#subscriptions.get(meta.channel);
+    let subscription = this.#subscriptions.get(meta.channel);
+    if (!subscription && typeof meta.channel === "string" && !this.#left.has(meta.channel)) {
+      // Server code subscribed this connection: hold the channel from here on, so that a
+      // reconnect resubscribes it even before its first publication.
+      subscription = new Subscription(meta.channel, false);
+      subscription.pending = true;
+      this.#subscriptions.set(meta.channel, subscription);
+    }
     if (!subscription || !subscription.pending) return;
     subscription.pending = false;
     clearTimeout(subscription.requestTimer);
