@@ -593,6 +593,24 @@ describe("recovery after a reconnect", () => {
     ]);
   });
 
+  test("server code's subscribed frame crossing a recovery's answer is not taken for it", async (t) => {
+    const { client, WS } = setup(t);
+    const failures = [];
+    client.on("recoveryfailed", (f) => failures.push(f));
+    const socket = await openClient(client, WS);
+    client.subscribe("r");
+    socket.serverMessage(subscribed("r", "e", 2));
+    const next = await cutAndReconnect(t, WS);
+    next.serverMessage(subscribed("r", "e", 4)); // recovered: null
+    next.serverMessage(
+      subscribed("r", "e", 4, true, {
+        publications: [publication("r", 3, "e", {}), publication("r", 4, "e", {})],
+      }),
+    );
+    assert.deepEqual(failures, []);
+    assert.deepEqual(client.position("r"), { offset: 4, epoch: "e" });
+  });
+
   test("a subscribed frame of a channel unsubscribed here is ignored", async (t) => {
     const { client, WS } = setup(t);
     const socket = await openClient(client, WS);

@@ -867,6 +867,9 @@ export class WebSocketClient {
       this.#subscriptions.set(meta.channel, subscription);
     }
     if (!subscription || !subscription.pending) return;
+    // A recovery asked for is answered true or false: a null one is server code's own
+    // subscribed frame crossing the answer, which is still to come.
+    if (subscription.asked && (meta.recovered ?? null) === null) return;
     subscription.pending = false;
     clearTimeout(subscription.requestTimer);
     subscription.requestTimer = null;
