@@ -97,7 +97,7 @@ def test_the_wheel_ships_only_the_app_with_its_data(wheel: Path) -> None:
 
 
 def test_metadata_publishes_only_user_extras(metadata: Message) -> None:
-    assert set(metadata.get_all("Provides-Extra") or []) == {"localgateway", "beat"}
+    assert set(metadata.get_all("Provides-Extra") or []) == {"localgateway", "beat", "otel"}
     required = requirement_names(metadata, None)
     assert {"django", "boto3", "celery"} <= required
     assert not required & {"aiohttp", "django-celery-beat"}
