@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 
+from .channels import CHANNEL_NAME_MAX_LENGTH
 from .sessions import WebSocketSession
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class ChannelSubscription(models.Model):
     session = models.ForeignKey(
         WebSocketSession, on_delete=models.CASCADE, related_name="subscriptions"
     )
-    channel = models.CharField(max_length=128)
+    channel = models.CharField(max_length=CHANNEL_NAME_MAX_LENGTH)
     created_on = models.DateTimeField(auto_now_add=True)
 
     if TYPE_CHECKING:  # what Django adds, for checkers without the Django plugin
