@@ -14,6 +14,7 @@ class DjangoAwsApiGatewayWebsocketsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .channels import receivers  # noqa: F401  (presence events follow the signals)
         from .gauges import register as register_gauges
         from .tasks import warm_up_publishing
 

@@ -43,6 +43,8 @@ INVALID_VALUE_IDS = {
     "realtime_queue": "E061",
     "delivery_queue": "E061",
     "maintenance_queue": "E061",
+    "channel_history": "E070",
+    "presence_channels": "E071",
 }
 
 

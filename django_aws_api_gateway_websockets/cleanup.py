@@ -12,17 +12,26 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from . import signals
 from .conf import app_settings
-from .models import ConnectionRateLimit, DeliveryReport, WebSocketSession, WebSocketToken
+from .models import (
+    ConnectionRateLimit,
+    DeliveryReport,
+    WebSocketSession,
+    WebSocketToken,
+    mark_gone,
+)
 from .models.deletion import delete_in_batches
 
 
 def delete_stale_sessions() -> int:
     """Sessions marked disconnected, and those older than API Gateway's connection limit.
 
-    ``$disconnect`` is best-effort in AWS, so age is the backstop for rows it never reached.
+    ``$disconnect`` is best-effort in AWS, so age is the backstop for rows it never reached:
+    those are marked gone first (``mark_gone``: their signals and presence), then deleted.
     """
     cutoff = timezone.now() - timedelta(seconds=app_settings.connection_max_age_seconds)
+    mark_gone(WebSocketSession.objects.filter(created_on__lt=cutoff), signals.REASON_EXPIRED)
     stale = WebSocketSession.objects.filter(Q(connected=False) | Q(created_on__lt=cutoff))
     return delete_in_batches(stale, "stale WebSocket sessions")
 

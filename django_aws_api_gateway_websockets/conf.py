@@ -79,6 +79,30 @@ def host_names(value: Any) -> bool:
     )
 
 
+def history_policies(value: Any) -> bool:
+    """``channel_history``: channel patterns mapped to ``{"size": n >= 0, "age_seconds": > 0}``."""
+    return isinstance(value, dict) and all(
+        isinstance(pattern, str) and _history_policy(policy) for pattern, policy in value.items()
+    )
+
+
+def _history_policy(policy: Any) -> bool:
+    if not isinstance(policy, dict) or set(policy) != {"size", "age_seconds"}:
+        return False
+    size = policy["size"]
+    return (
+        isinstance(size, int)
+        and not isinstance(size, bool)
+        and size >= 0
+        and positive(policy["age_seconds"])
+    )
+
+
+def channel_patterns(value: Any) -> bool:
+    """``presence_channels``: a list of non-empty channel patterns."""
+    return isinstance(value, list | tuple) and all(isinstance(p, str) and p for p in value)
+
+
 def one_of(*choices: str) -> Validator:
     return lambda value: value in choices
 
@@ -219,6 +243,22 @@ class AppSettings:
     )
     # The Redis of shared state (rate limiter, history, presence); None: CELERY_BROKER_URL
     redis_url: Setting[str | None] = Setting(None, valid=optional_text, expected="a URL or None")
+    # Channels (docs/channels.md): history kept per channel pattern (first match wins),
+    # presence events for the channels matching these patterns (opt-in), and the member
+    # count beyond which they carry only counts (the first change of each interval at once,
+    # the rest once at its end).
+    channel_history: Setting[dict[str, dict[str, float]]] = Setting(
+        {"*": {"size": 100, "age_seconds": 300}},
+        valid=history_policies,
+        expected="a dict of channel patterns to {'size': <int >= 0>, 'age_seconds': <number > 0>}",
+    )
+    presence_channels: Setting[list[str]] = Setting(
+        [], valid=channel_patterns, expected="a list of channel patterns"
+    )
+    # Channels one connection may subscribe to with the client action, besides its first
+    max_channels_per_connection = Setting(100)
+    presence_member_cap = Setting(100)
+    presence_count_interval_seconds = Setting(2.0)
     # Celery queues: fan-out (the bulk lane), the fast lane, and cleanup/resumption
     delivery_queue = Setting(DELIVERY_QUEUE, valid=text, expected="a queue name")
     realtime_queue = Setting(REALTIME_QUEUE, valid=text, expected="a queue name")

@@ -276,6 +276,19 @@ def cleanup_delivery_reports() -> int:
     return cleanup.delete_old_reports()
 
 
+@shared_task(ignore_result=True)
+def send_presence_count(channel: str) -> None:
+    """The trailing presence count of a large channel (``channels.presence.announce``)."""
+    from .channels.presence import send_count  # the channels API sends through this module
+
+    send_count(channel)
+
+
+def queue_presence_count(channel: str, countdown: float) -> None:
+    """Publish the trailing count on the fast lane: it is one small send, due at once."""
+    publish(send_presence_count, (channel,), countdown, lane=REALTIME)
+
+
 # Eager mode inside test cases: a send made inside a request's atomic block
 # (ATOMIC_REQUESTS) waits for a commit that the test's own transaction never makes.
 # When the request is over, such sends are published if they still exist; a send whose

@@ -96,6 +96,10 @@ AWS_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY")
 
 WEBSOCKETS = {
     "gateway_secrets": env_list("WEBSOCKETS_GATEWAY_SECRETS"),
+    # The chat's rooms (docs/channels.md): an hour of history, at most 500 messages per room,
+    # for browsers that reconnect to recover from; join/leave events to every room's members.
+    "channel_history": {"*": {"size": 500, "age_seconds": 3600}},
+    "presence_channels": ["*"],
 }
 if os.environ.get("WEBSOCKETS_MANAGEMENT_ENDPOINT"):
     WEBSOCKETS["management_endpoint"] = os.environ["WEBSOCKETS_MANAGEMENT_ENDPOINT"]

@@ -140,8 +140,9 @@ def test_deletes_in_bounded_batches(api_gateway, django_assert_num_queries, capl
         for n in range(25)
     )
     caplog.set_level("INFO", "django_aws_api_gateway_websockets")
-    # 13 batches of at most 2 rows, one DELETE each, and the final one that finds none.
-    with django_assert_num_queries(13 + 1):
+    # 13 batches of at most 2 rows, each: the batch's rows, the DELETE of their channel
+    # subscriptions (cascade), the DELETE of the rows; and the final one that finds none.
+    with django_assert_num_queries(13 * 3 + 1):
         assert delete_in_batches(WebSocketSession.objects.filter(connected=False), "rows", 2) == 25
     assert "Deleting rows: 20 so far" in caplog.text
     assert "Deleted 25 rows" in caplog.text

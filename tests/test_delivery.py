@@ -78,7 +78,11 @@ def test_backoff_is_exponential_capped_and_jittered(attempt, settings):
 
 
 def test_encode_stamps_delivery_id():
-    assert json.loads(encode_message({"type": "x"}, "id-1")) == {"type": "x", "delivery_id": "id-1"}
+    assert json.loads(encode_message({"type": "x"}, "id-1")) == {
+        "type": "x",
+        "delivery_id": "id-1",
+        "$ws": {"id": "id-1"},
+    }
     assert json.loads(encode_message([1, 2], "id-1")) == [1, 2]
 
 

@@ -90,6 +90,7 @@ def test_the_wheel_ships_only_the_app_with_its_data(wheel: Path) -> None:
     for data in (
         "py.typed",
         "static/django_aws_api_gateway_websockets/websocket-client.js",
+        "static/django_aws_api_gateway_websockets/websocket-client.d.ts",
         "migrations/0001_initial.py",
     ):
         assert f"{PACKAGE}/{data}" in names

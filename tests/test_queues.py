@@ -50,6 +50,14 @@ def test_planning_takes_the_fast_lane_and_bulk_batches_the_delivery_queue(
     ]
 
 
+def test_the_trailing_presence_count_takes_the_fast_lane(fresh_app):
+    tasks.queue_presence_count("room-1", 2.0)
+    assert fresh_app == [
+        ("django_aws_api_gateway_websockets.tasks.send_presence_count", "websockets.realtime")
+    ]
+    assert "websockets.realtime" in package_queues()
+
+
 @pytest.mark.django_db
 def test_queue_names_follow_settings(fresh_app, websocket_session, settings):
     settings.WEBSOCKETS = {"delivery_queue": "fanout", "realtime_queue": "chat"}

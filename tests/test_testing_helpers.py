@@ -35,7 +35,11 @@ def test_outbox_fixture_records_sends(websocket_outbox, websocket_session):
     report = websocket_session.send_message({"type": "hello"})
     (message,) = websocket_outbox
     assert message.connection_id == "connection-1"
-    assert message.data == {"type": "hello", "delivery_id": str(report.pk)}
+    assert message.data == {
+        "type": "hello",
+        "delivery_id": str(report.pk),
+        "$ws": {"id": str(report.pk)},
+    }
     assert message.delivery_id == str(report.pk)
 
 

@@ -44,6 +44,7 @@ def test_chat_view_example_sends_to_the_channel(client, websocket_session, djang
         "message": "hi",
         "user": "poster",
         "delivery_id": str(report.pk),
+        "$ws": {"id": str(report.pk)},
     }
     assert outbox.to(listener.connection_id) == outbox.to("connection-1") == [sent]
 

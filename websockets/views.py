@@ -1,8 +1,12 @@
 """The chat: WebSocket events from API Gateway, the demo page and its delivery-report API.
 
 ``ChatView`` is what an adopter writes: a ``WebSocketView`` subclass with one method per
-message ``action``. Everything it sends to other browsers goes through the delivery engine
-(``send_to_channel``), so the event view returns as soon as the send is queued.
+message ``action``. One connection holds several rooms: the page subscribes to each room with
+the library's built-in ``subscribe`` action (no reconnect to change room), reads who is in a
+room with its ``presence`` action and join/leave events, and gets what it missed after a
+reconnect from the channel's history. A message is published to its room with
+``channels.publish`` (the delivery engine fans it out), so the event view returns as soon as
+the send is queued.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
-from django_aws_api_gateway_websockets.models import DeliveryReport, WebSocketSession
+from django_aws_api_gateway_websockets import channels
+from django_aws_api_gateway_websockets.models import DeliveryReport
 from django_aws_api_gateway_websockets.views import WebSocketView, error
 
 from .models import ChatMessage
@@ -43,18 +48,10 @@ def public_websocket_url() -> str:
     )
 
 
-def room_users(room: str) -> list[str]:
-    """Distinct usernames with a live connection in ``room``, sorted."""
-    return list(
-        WebSocketSession.objects.filter(channel_name=room, connected=True, user__isnull=False)
-        .order_by("user__username")
-        .values_list("user__username", flat=True)
-        .distinct()
-    )
-
-
 def serialize_message(message: ChatMessage, username: str | None = None) -> dict[str, Any]:
     return {
+        # The page shows a message once, whether it came live, recovered or in a history.
+        "id": message.pk,
         "message": message.text,
         "user": username if username is not None else message.user.get_username(),
         "sent_at": message.created_on.isoformat(),
@@ -62,41 +59,32 @@ def serialize_message(message: ChatMessage, username: str | None = None) -> dict
 
 
 class ChatView(WebSocketView):
-    """Chat rooms over API Gateway: one room per channel, joined at connect time."""
+    """Chat rooms over API Gateway: each room a channel, many rooms per connection."""
 
     USE_WS_TOKEN = True
-    ALLOWED_HANDLERS = {"default", "chat_message", "fetch_history", "who_is_here"}
+    # The library's own actions (subscribe, unsubscribe, presence, ping) come on top.
+    ALLOWED_HANDLERS = {"default", "chat_message", "fetch_history"}
     HANDLER_PERMISSIONS = {"chat_message": ["websockets.can_use_chat"]}
 
-    @property
-    def room(self) -> str:
-        return self.websocket_session.channel_name
-
-    # Connection lifecycle
-
     def has_channel_access(self, request: HttpRequest, channel: str) -> bool:
+        # The one rule for $connect's ?channel= and for the subscribe and presence actions.
         return channel in ROOMS
 
-    def connect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = super().connect(request, *args, **kwargs)
-        if response.status_code == 200:
-            self.broadcast_presence(self.websocket_session.channel_name)
-        return response
-
-    def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
-        response = super().disconnect(request, *args, **kwargs)
-        self.broadcast_presence(self.room)
-        return response
-
-    def broadcast_presence(self, room: str) -> None:
-        if room:
-            WebSocketSession.objects.send_to_channel(
-                room, {"type": "presence", "room": room, "users": room_users(room)}
-            )
+    def requested_room(self) -> tuple[str | None, HttpResponse | None]:
+        """The body's ``room``, or the refusal naming what is wrong with it."""
+        room = self.body.get("room")
+        if room not in ROOMS:
+            return None, error(f"room must be one of: {', '.join(ROOMS)}.")
+        return room, None
 
     # Handlers
 
     def chat_message(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        room, refusal = self.requested_room()
+        if refusal is not None:
+            return refusal
+        if room not in channels.channels_of(self.websocket_session):
+            return error(f"Join #{room} before posting in it.", 403)
         text = self.body.get("message")
         if not isinstance(text, str) or not text.strip():
             return error("message must be a non-empty string.")
@@ -104,23 +92,24 @@ class ChatView(WebSocketView):
         if len(text) > MAX_MESSAGE_LENGTH:
             return error(f"message must be at most {MAX_MESSAGE_LENGTH} characters.")
         username = request.user.get_username()
-        message = ChatMessage.objects.create(channel_name=self.room, user=request.user, text=text)
-        report = WebSocketSession.objects.send_to_channel(
-            self.room,
-            {"type": "chat_message", "room": self.room, **serialize_message(message, username)},
-        )
-        ChatMessage.objects.filter(pk=message.pk).update(delivery_report=report)
-        # Not "delivery_id": the browser client drops a second message carrying an id it has
-        # seen, and the fan-out that reaches this sender carries the report's id as its own.
-        return JsonResponse({"type": "sent", "report_id": str(report.pk), "room": self.room})
+        message = ChatMessage.objects.create(channel_name=room, user=request.user, text=text)
+        data = {"type": "chat_message", "room": room, **serialize_message(message, username)}
+        published = channels.publish(room, data)
+        # None only inside a transaction (the publish waits for its commit): no report yet.
+        report_id = str(published.report.pk) if published is not None else None
+        if published is not None:
+            ChatMessage.objects.filter(pk=message.pk).update(delivery_report=published.report)
+        # The quickstart's reply, delivery_id included: the browser client dedupes by the
+        # library's "$ws" id only, so this never hides the sender's own message from it.
+        return JsonResponse({"type": "sent", "delivery_id": report_id, "room": room})
 
     def fetch_history(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        latest = ChatMessage.objects.filter(channel_name=self.room).select_related("user")
+        room, refusal = self.requested_room()
+        if refusal is not None:
+            return refusal
+        latest = ChatMessage.objects.filter(channel_name=room).select_related("user")
         messages = [serialize_message(m) for m in reversed(latest[:HISTORY_LENGTH])]
-        return JsonResponse({"type": "history", "room": self.room, "messages": messages})
-
-    def who_is_here(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return JsonResponse({"type": "presence", "room": self.room, "users": room_users(self.room)})
+        return JsonResponse({"type": "history", "room": room, "messages": messages})
 
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return error("Unknown action.")

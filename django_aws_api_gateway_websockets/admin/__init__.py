@@ -17,6 +17,7 @@ from .gateways import (
     ApiGatewayAdmin,
 )
 from .reports import DeliveryBatchInline, DeliveryReportAdmin
+from .subscriptions import ChannelSubscriptionAdmin
 
 __all__ = [
     "ApiGatewayAdditionalRouteAdmin",
@@ -24,6 +25,7 @@ __all__ = [
     "ApiGatewayAdmin",
     "ChannelPermissionAdmin",
     "ChannelPermissionRuleInline",
+    "ChannelSubscriptionAdmin",
     "ConnectionRateLimitAdmin",
     "DeliveryBatchInline",
     "DeliveryReportAdmin",

@@ -12,13 +12,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import DeliveryReport
 from ..models.selections import Selection, describe
 from ..payload import encode_message
+from ..transactions import outside_transactions, run_after_commit
 from . import lease
+
+__all__ = ["claim_and_publish", "outside_transactions", "record", "run_after_commit"]
 
 
 def record(data: Any, selection: Selection) -> DeliveryReport:
@@ -46,32 +48,3 @@ def claim_and_publish(report_id: str, publish: Callable[[], bool]) -> bool:
         return True
     DeliveryReport.objects.filter(pk=report_id).update(published_on=None)
     return False
-
-
-def run_after_commit(callback: Callable[[], Any]) -> bool:
-    """Run ``callback`` when the transaction commits, or now outside one; True if it ran now.
-
-    The atomic blocks Django's test cases open never commit; they count as outside a
-    transaction, so that eager tasks deliver inside tests as they would in production.
-    """
-    if outside_transactions():
-        callback()
-        return True
-    transaction.on_commit(callback)
-    return False
-
-
-def outside_transactions() -> bool:
-    """Whether no atomic block is open but those of a test case (which never commit).
-
-    Django allows a durable block inside a test case's blocks and inside no other block,
-    so trying one tells the two apart through public API (Django's own markers on test
-    case blocks are private). It costs a savepoint, only inside tests.
-    """
-    if not connection.in_atomic_block:
-        return True
-    try:
-        with transaction.atomic(durable=True):
-            return True
-    except RuntimeError:
-        return False

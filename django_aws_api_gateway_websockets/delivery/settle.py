@@ -18,10 +18,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import metrics
+from .. import metrics, signals
 from ..aws.outcomes import Outcome
 from ..conf import app_settings
-from ..models import DeliveryBatch, DeliveryReport, WebSocketSession
+from ..models import DeliveryBatch, DeliveryReport, WebSocketSession, mark_gone
 from . import BULK, QueueBatch, lease, retry
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class Progress:
             if not claimed:
                 raise LeaseLost(f"batch {self.batch.pk} attempt {self.attempt}")
             if gone:
-                WebSocketSession.objects.filter(pk__in=gone, connected=True).update(connected=False)
+                mark_gone(WebSocketSession.objects.filter(pk__in=gone), signals.REASON_GONE)
             DeliveryReport.objects.filter(pk=self.batch.report_id).update(
                 **totals, **(report_changes or {})
             )
@@ -149,6 +149,7 @@ class Progress:
 
 
 def finish_if_done(report_id: Any) -> None:
-    DeliveryReport.objects.filter(
+    if DeliveryReport.objects.filter(
         pk=report_id, planned=True, batches_pending=0, finished=None
-    ).update(finished=timezone.now())
+    ).update(finished=timezone.now()):
+        signals.send_after_commit(signals.delivery_finished, DeliveryReport, report_id=report_id)

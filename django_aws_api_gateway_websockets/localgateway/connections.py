@@ -41,6 +41,9 @@ class LiveConnection:
     # Management POSTs and route responses can write concurrently; the lock keeps
     # frames whole and in arrival order.
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set by the ``drop`` control to lose this connection's ``$disconnect``, as AWS may
+    # (its delivery is best-effort): Django then learns of the end only from a 410.
+    lose_disconnect: bool = False
 
     @property
     def connection_id(self) -> str:

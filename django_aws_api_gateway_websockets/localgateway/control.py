@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
+from .connections import LiveConnection
 from .keys import STATE_KEY
 
 
@@ -75,6 +76,26 @@ async def get_deliveries(request: web.Request) -> web.Response:
     )
 
 
+async def drop_connection(request: web.Request) -> web.Response:
+    """``POST /@local/connections/{id}/drop``: close a live socket ("going away"), as a
+    network change ends it; ``{"disconnect": false}`` also loses its ``$disconnect``, which
+    AWS delivers only best-effort (see the README's "How this maps to AWS")."""
+    try:
+        payload = await _json_object(request)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    disconnect = payload.get("disconnect", True)
+    if not isinstance(disconnect, bool):
+        return _bad_request("disconnect must be true or false")
+    connection_id = request.match_info["connection_id"]
+    connection = request.app[STATE_KEY].lookup(connection_id)
+    if not isinstance(connection, LiveConnection):
+        return web.json_response({"message": f"no live socket {connection_id}"}, status=404)
+    connection.lose_disconnect = not disconnect
+    await connection.close(WSCloseCode.GOING_AWAY, "Going away")
+    return web.json_response({"dropped": connection_id, "disconnect": disconnect})
+
+
 async def reset(request: web.Request) -> web.Response:
     """``POST /@local/reset``: clear statistics, faults and virtual connections."""
     request.app[STATE_KEY].reset()
@@ -88,4 +109,5 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/@local/virtual-connections", add_virtual_connections)
     app.router.add_get("/@local/stats", get_stats)
     app.router.add_get("/@local/deliveries/{connection_id}", get_deliveries)
+    app.router.add_post("/@local/connections/{connection_id}/drop", drop_connection)
     app.router.add_post("/@local/reset", reset)

@@ -12,9 +12,11 @@ from ..fields import validate_integration_host
 from .channels import ChannelPermission, ChannelPermissionRule
 from .credentials import hash_session_key, hash_user_auth
 from .gateways import ApiGateway, ApiGatewayAdditionalRoute, delete_route_from_aws
+from .gone import mark_gone, mark_one_gone
 from .reports import DeliveryBatch, DeliveryReport
 from .sessions import WebSocketSession, WebSocketSessionQuerySet
 from .signals import close_sessions_on_logout, disconnect_sessions_of_deleted_gateway
+from .subscriptions import ChannelSubscription
 from .tokens import ConnectionRateLimit, WebSocketToken
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "ApiGatewayAdditionalRoute",
     "ChannelPermission",
     "ChannelPermissionRule",
+    "ChannelSubscription",
     "ConnectionRateLimit",
     "DeliveryBatch",
     "DeliveryReport",
@@ -36,6 +39,8 @@ __all__ = [
     "get_region_name",
     "hash_session_key",
     "hash_user_auth",
+    "mark_gone",
+    "mark_one_gone",
     "validate_integration_host",
 ]
 

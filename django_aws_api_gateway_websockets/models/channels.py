@@ -35,6 +35,16 @@ def is_valid_channel_name(
     return re.fullmatch(pattern, name) is not None
 
 
+def may_join(user: Any, channel: str, allow_unlisted: bool = True) -> bool:
+    """The access rule for ``channel``: its ``ChannelPermission``, else ``allow_unlisted``.
+
+    ``WebSocketView.can_join_channel`` decides the same way by default (with the view's
+    ``ALLOW_UNLISTED_CHANNELS``); the Python API of ``channels`` calls this.
+    """
+    rule = ChannelPermission.for_channel(channel)
+    return allow_unlisted if rule is None else rule.allows(user)
+
+
 class ChannelPermission(models.Model):
     """Who may join one channel; channels without a row follow ``ALLOW_UNLISTED_CHANNELS``."""
 

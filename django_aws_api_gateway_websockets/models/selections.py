@@ -40,9 +40,16 @@ _TAGGED: dict[str, tuple[type, Callable[[Any], str], Callable[[str], Any]]] = {
 }
 
 
-def structured(filters: dict[str, Any], excludes: dict[str, Any]) -> Selection:
-    """A selection of plain field lookups, readable in the admin."""
-    return {"filter": filters, "exclude": excludes}
+def structured(
+    filters: dict[str, Any], excludes: dict[str, Any], channel: str | None = None
+) -> Selection:
+    """A selection of plain field lookups, readable in the admin; ``channel``: its members
+    (connect-time channel or subscription, each connection once; ``subscriptions.in_channel``).
+    """
+    selection: Selection = {"filter": filters, "exclude": excludes}
+    if channel is not None:
+        selection["channel"] = channel
+    return selection
 
 
 def nobody() -> Selection:
@@ -83,6 +90,10 @@ def apply(selection: Selection, sessions: _QS) -> _QS:
                 "of SECRET_KEY_FALLBACKS."
             ) from None
         return sessions.filter(pk__in=RawSQL(sql, [_decode(value) for value in params]))
+    if "channel" in selection:
+        from .subscriptions import in_channel  # it imports the sessions, which import this
+
+        sessions = sessions.filter(in_channel(selection["channel"]))
     return sessions.filter(**selection["filter"]).exclude(**selection["exclude"])
 
 
@@ -90,7 +101,9 @@ def describe(selection: Selection) -> str:
     """A short human description for reports and logs."""
     if "sql" in selection:
         return f"queryset: {selection['sql']}"[:255]
-    parts = [f"{k}={v}" for k, v in selection["filter"].items()] or ["everyone"]
+    parts = [f"channel={selection['channel']}"] if "channel" in selection else []
+    parts += [f"{k}={v}" for k, v in selection["filter"].items()]
+    parts = parts or ["everyone"]
     parts += [f"not {k}={v}" for k, v in selection["exclude"].items()]
     return ", ".join(parts)[:255]
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.db import models
 
+from .. import signals
 from .credentials import user_auth_matches
 from .gateways import ApiGateway
 from .selections import Selection, apply, from_queryset, structured
@@ -44,8 +45,12 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
     def send_to_channel(
         self, channel_name: str, data: Any, *, exclude: str | None = None
     ) -> DeliveryReport:
-        """Queue ``data`` for a channel, optionally leaving out one connection (the sender)."""
-        return self._send_structured(data, {"channel_name": channel_name}, exclude)
+        """Queue ``data`` for a channel, optionally leaving out one connection (the sender).
+
+        Every connection in the channel gets it once: those that connected to it and those
+        subscribed to it (``models.subscriptions.in_channel``).
+        """
+        return self._send_structured(data, {}, exclude, channel=channel_name)
 
     def send_to_user(
         self, user: AbstractBaseUser | int, data: Any, *, exclude: str | None = None
@@ -58,10 +63,14 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
         return self._send_structured(data, {}, exclude)
 
     def _send_structured(
-        self, data: Any, filters: dict[str, Any], exclude: str | None
+        self,
+        data: Any,
+        filters: dict[str, Any],
+        exclude: str | None,
+        channel: str | None = None,
     ) -> DeliveryReport:
         excludes = {"connection_id": exclude} if exclude else {}
-        return send(data, structured(filters, excludes))
+        return send(data, structured(filters, excludes, channel))
 
 
 class WebSocketSession(models.Model):
@@ -107,6 +116,7 @@ class WebSocketSession(models.Model):
 
     if TYPE_CHECKING:
         objects: ClassVar[WebSocketSessionQuerySet]
+        user_id: int | None  # what Django adds, for checkers without the Django plugin
     else:
         objects = WebSocketSessionQuerySet.as_manager()
 
@@ -149,7 +159,7 @@ class WebSocketSession(models.Model):
     def disconnect(self) -> None:
         """Ask API Gateway to close the connection and mark the session disconnected."""
         from ..aws.clients import delete_connection
+        from .gone import mark_one_gone
 
         delete_connection(self)
-        WebSocketSession.objects.filter(pk=self.pk).update(connected=False)
-        self.connected = False
+        mark_one_gone(self, signals.REASON_CLOSED)

@@ -8,10 +8,11 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils import timezone
 
+from .. import signals
 from .credentials import session_key_hashes
 from .gateways import ApiGateway
+from .gone import mark_gone
 from .sessions import WebSocketSession
 
 
@@ -23,9 +24,10 @@ def close_sessions_on_logout(sender: Any, request: HttpRequest | None, **kwargs:
     """
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        WebSocketSession.objects.filter(
-            session_key_hash__in=session_key_hashes(session_key), connected=True
-        ).update(connected=False, updated_on=timezone.now())
+        mark_gone(
+            WebSocketSession.objects.filter(session_key_hash__in=session_key_hashes(session_key)),
+            signals.REASON_LOGIN_ENDED,
+        )
 
 
 @receiver(pre_delete, sender=ApiGateway, dispatch_uid="websockets-disconnect-deleted-gateway")
@@ -33,4 +35,4 @@ def disconnect_sessions_of_deleted_gateway(
     sender: Any, instance: ApiGateway, **kwargs: Any
 ) -> None:
     """A deleted gateway's connections are gone with it (the foreign key is then set null)."""
-    instance.sessions.filter(connected=True).update(connected=False, updated_on=timezone.now())
+    mark_gone(instance.sessions.all(), signals.REASON_GATEWAY_DELETED)

@@ -15,9 +15,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 
-from ..models import ChannelPermission, WebSocketSession, hash_session_key, hash_user_auth
+from .. import signals
+from ..models import (
+    ChannelPermission,
+    WebSocketSession,
+    hash_session_key,
+    hash_user_auth,
+    mark_one_gone,
+)
 from .origin import carries_secret
 from .responses import error
 
@@ -36,7 +42,14 @@ class CompatibilityMixin:
     # At most one exception mail per view class and exception type in this many seconds.
     EXCEPTION_MAIL_INTERVAL = 60
     # The only names defined by the base view that a subclass may expose as handlers.
-    BASE_HANDLERS: ClassVar[frozenset[str]] = frozenset({"default", "change_channel", "ping"})
+    BASE_HANDLERS: ClassVar[frozenset[str]] = frozenset(
+        {"default", "change_channel", "ping", "subscribe", "unsubscribe", "presence"}
+    )
+    # Built-in actions every view answers, whatever ``ALLOWED_HANDLERS`` says (a subclass
+    # may override them): the heartbeat and the channel actions (docs/channels.md).
+    BUILTIN_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"ping", "subscribe", "unsubscribe", "presence"}
+    )
     # Names that are never handlers although the class does not define them: attributes set
     # per request, and 4.x's view attributes this package dropped.
     RESERVED_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -98,10 +111,7 @@ class CompatibilityMixin:
         if not session.connected:
             return self.session_not_found(request, closed=True)
         if not session.login_still_holds():
-            WebSocketSession.objects.filter(pk=session.pk).update(
-                connected=False, updated_on=timezone.now()
-            )
-            session.connected = False
+            mark_one_gone(session, signals.REASON_LOGIN_ENDED)
             return self.session_not_found(request, closed=True)
         return None
 

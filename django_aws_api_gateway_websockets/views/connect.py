@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .. import signals
 from ..conf import app_settings
 from ..models import ApiGateway, ConnectionRateLimit, WebSocketSession, WebSocketToken
 from ..models.channels import CHANNEL_NAME_MAX_LENGTH, CHANNEL_NAME_RE, is_valid_channel_name
@@ -131,6 +132,12 @@ class ConnectMixin:
                 )
         except IntegrityError:
             return error("Connection id already registered.")
+        session = self.websocket_session
+        signals.send_after_commit(signals.connected, WebSocketSession, session=session)
+        if session.channel_name:  # the connect-time channel is its first subscription
+            signals.send_after_commit(
+                signals.subscribed, WebSocketSession, session=session, channel=session.channel_name
+            )
         self.record_attempt(ip_address, user, successful=True)
         return JsonResponse({})
 
@@ -202,6 +209,7 @@ class ConnectMixin:
         return channel if self.is_valid_channel_name(channel) else None
 
     def is_valid_channel_name(self, channel: Any) -> TypeGuard[str]:
+        """The one channel name rule (``models.channels``), with this view's pattern and length."""
         return is_valid_channel_name(
             channel, self.CHANNEL_NAME_PATTERN, self.MAX_CHANNEL_NAME_LENGTH
         )

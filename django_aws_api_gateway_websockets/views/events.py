@@ -17,9 +17,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from .. import channels, signals
 from ..conf import MAX_MESSAGE_BYTES
-from ..models import ApiGateway, WebSocketSession
+from ..models import ApiGateway, WebSocketSession, mark_one_gone
 from .body import BodyError, parse_json_object
+from .channel_actions import ChannelActionsMixin
 from .compat import CompatibilityMixin
 from .connect import ConnectMixin, answer_subprotocol
 from .origin import api_id_header_names, has_valid_secret, request_api_id
@@ -32,7 +34,7 @@ Handler = Any
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
+class WebSocketView(CompatibilityMixin, ConnectMixin, ChannelActionsMixin, PostOnlyMixin, View):
     """Base view for the events API Gateway forwards: ``connect``, ``disconnect`` and messages.
 
     Route it with a ``route`` slug, e.g. ``path("ws/<slug:route>", MyView.as_view())``.
@@ -77,13 +79,14 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         A public method is a plain function defined on a subclass of ``WebSocketView``
         (not on a mixin, not a class attribute or a callable object) and not overridden by
         anything else. Never a name the base view defines (its machinery and hooks,
-        overridden or not), except ``BASE_HANDLERS``.
+        overridden or not), except ``BASE_HANDLERS``. ``BUILTIN_ACTIONS`` (the heartbeat and
+        the channel actions) are allowed either way.
         """
         if cls.ALLOWED_HANDLERS:
             names = set(cls.ALLOWED_HANDLERS)
         else:
             names = {"default", *cls.ADDITIONAL_ALLOWED_HANDLERS, *subclass_functions(cls)}
-        names.add("ping")
+        names.update(cls.BUILTIN_ACTIONS)
         machinery = (base_view_names() | cls.RESERVED_NAMES) - cls.BASE_HANDLERS
         return frozenset(name for name in names if not name.startswith("_")) - machinery
 
@@ -221,6 +224,13 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
             request_count=F("request_count") + 1
         )
+        signals.send_after_commit(
+            signals.message_received,
+            WebSocketSession,
+            session=self.websocket_session,
+            body=self.body,
+            handler=name,
+        )
         return getattr(self, name)
 
     def call_handler(
@@ -257,10 +267,7 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
     # Built-in handlers
 
     def disconnect(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
-        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
-            connected=False, updated_on=timezone.now()
-        )
-        self.websocket_session.connected = False
+        mark_one_gone(self.websocket_session, signals.REASON_DISCONNECT)
         return None
 
     def default(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
@@ -277,10 +284,20 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, PostOnlyMixin, View):
             return error("Invalid channel name.")
         if not self.has_channel_access(request, channel):
             return self.permission_denied(request)
-        WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
-            channel_name=channel, updated_on=timezone.now()
-        )
-        self.websocket_session.channel_name = channel
+        session = self.websocket_session
+        old = session.channel_name
+        if old != channel:
+            if old:
+                channels.unsubscribe(session, old, notify=False)  # the reply says so
+            # The new channel becomes the connect-time one, as in 4.x; a subscription row
+            # for it would be a second path, which the channel selection tolerates.
+            WebSocketSession.objects.filter(pk=session.pk).update(
+                channel_name=channel, updated_on=timezone.now()
+            )
+            session.channel_name = channel
+            signals.send_after_commit(
+                signals.subscribed, WebSocketSession, session=session, channel=channel
+            )
         return JsonResponse({"type": "channel_changed", "channel": channel})
 
 

@@ -1,23 +1,40 @@
-"""The chat's WebSocket events: connect with a token, handlers, presence, permissions."""
+"""The chat's WebSocket events: connect with a token, rooms as channels, presence, permissions."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
+from django_aws_api_gateway_websockets import channels
 from django_aws_api_gateway_websockets.models import DeliveryReport, WebSocketSession
 from django_aws_api_gateway_websockets.testing import (
     api_gateway_connect_headers,
     capture_messages,
 )
+from project import settings as project_settings
 from websockets.models import ChatMessage
-from websockets.views import HISTORY_LENGTH, MAX_MESSAGE_LENGTH, ChatView
+from websockets.views import HISTORY_LENGTH, MAX_MESSAGE_LENGTH, ROOMS, ChatView
 
 pytestmark = [pytest.mark.urls("project.urls"), pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True)
+def project_channels(settings: Any) -> Iterator[None]:
+    """The project's channel settings (history, presence events), on an empty history."""
+    settings.WEBSOCKETS = {
+        key: project_settings.WEBSOCKETS[key] for key in ("channel_history", "presence_channels")
+    }
+    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    for key in client.scan_iter("ws:*"):
+        client.delete(key)
+    yield
 
 
 def connect(client: Client, user: Any, room: str, connection_id: str) -> Any:
@@ -33,10 +50,14 @@ def connect(client: Client, user: Any, room: str, connection_id: str) -> Any:
     )
 
 
-# Connecting and leaving
+def kinds(messages: list[Any]) -> list[str]:
+    return [m["$ws"]["kind"] for m in messages]
 
 
-def test_connect_joins_the_room_and_tells_it(api_gateway, join, alice, bob):
+# Connecting and leaving: presence is the library's
+
+
+def test_connect_joins_the_room_and_the_room_is_told(api_gateway, join, alice, bob):
     join("alice-1", alice, "general")
     join("carol-elsewhere", None, "random")
     with capture_messages() as outbox:
@@ -45,11 +66,15 @@ def test_connect_joins_the_room_and_tells_it(api_gateway, join, alice, bob):
     assert response.status_code == 200
     session = WebSocketSession.objects.get(connection_id="bob-1")
     assert (session.channel_name, session.user, session.connected) == ("general", bob, True)
-    presence = {"type": "presence", "room": "general", "users": ["alice", "bob"]}
     for connection_id in ("alice-1", "bob-1"):
-        [message] = outbox.to(connection_id)
-        assert {k: message[k] for k in presence} == presence
-        assert message["delivery_id"]
+        [event] = outbox.to(connection_id)
+        assert event == {
+            "$ws": {"kind": "join", "channel": "general"},
+            "user": {"id": bob.pk, "name": "bob"},
+            "connections": 1,
+            "total": 2,
+            "anonymous": 0,
+        }
     assert outbox.to("carol-elsewhere") == []
 
 
@@ -75,64 +100,172 @@ def test_connect_needs_a_token(api_gateway, client):
     assert not WebSocketSession.objects.exists()
 
 
-def test_disconnect_tells_the_room_who_is_left(api_gateway, join, event, alice, bob):
+def test_disconnect_leaves_every_room_of_the_connection(api_gateway, join, event, alice, bob):
     join("alice-1", alice)
-    join("bob-1", bob)
+    bob_1 = join("bob-1", bob)
+    join("alice-random", alice, "random")
+    with capture_messages():
+        channels.subscribe(bob_1, "random")
     with capture_messages() as outbox:
         response = event("bob-1", "", route="disconnect")
 
     assert response.status_code == 200
     assert WebSocketSession.objects.get(connection_id="bob-1").connected is False
-    [message] = outbox.to("alice-1")
-    assert (message["type"], message["users"]) == ("presence", ["alice"])
+    for connection_id, room in (("alice-1", "general"), ("alice-random", "random")):
+        [left] = outbox.to(connection_id)
+        assert left["$ws"] == {"kind": "leave", "channel": room}
+        assert (left["user"]["name"], left["connections"], left["total"]) == ("bob", 0, 1)
     assert outbox.to("bob-1") == []
+
+
+# Rooms: one connection holds several
+
+
+def test_a_connection_subscribes_to_more_rooms_and_receives_each(join, event, alice, bob):
+    join("alice-1", alice)
+    join("bob-1", bob, "random")
+    with capture_messages() as outbox:
+        reply = event("alice-1", {"action": "subscribe", "channel": "random"}).json()
+        event("bob-1", {"action": "chat_message", "room": "random", "message": "hi random"})
+
+    assert reply["$ws"]["kind"] == "subscribed"
+    assert (reply["$ws"]["channel"], reply["$ws"]["recovered"]) == ("random", None)
+    [publication] = [m for m in outbox.to("alice-1") if m["$ws"]["kind"] == "publication"]
+    assert publication["$ws"]["channel"] == "random"
+    assert publication["data"]["message"] == "hi random"
+    assert channels.channels_of(WebSocketSession.objects.get(connection_id="alice-1")) == {
+        "general",
+        "random",
+    }
+
+
+@pytest.mark.parametrize("room", ["lobby", "general!"])
+def test_subscribe_refuses_rooms_that_are_not_the_demos(join, event, alice, room):
+    join("alice-1", alice)
+    response = event("alice-1", {"action": "subscribe", "channel": room})
+
+    assert response.status_code in (400, 403)
+    assert response.json()["$ws"] == {"kind": "error", "action": "subscribe", "channel": room}
+
+
+def test_presence_lists_each_connected_user_with_their_connections(join, event, alice, bob):
+    join("alice-1", alice)
+    join("alice-2", alice)  # A second tab.
+    join("bob-1", bob)
+    join("anon-1", None)
+    gone = join("bob-2", bob)
+    WebSocketSession.objects.filter(pk=gone.pk).update(connected=False)
+
+    reply = event("alice-1", {"action": "presence", "channel": "general"}).json()
+
+    assert reply["$ws"] == {"kind": "presence", "channel": "general"}
+    users = {u["name"]: u["connections"] for u in reply["users"]}
+    assert users == {"alice": 2, "bob": 1}
+    assert (reply["anonymous"], reply["connections"], reply["truncated"]) == (1, 4, False)
+
+
+def test_a_reconnected_connection_recovers_what_it_missed(join, event, alice, bob):
+    join("alice-1", alice)
+    join("bob-1", bob)
+    with capture_messages() as outbox:
+        event("bob-1", {"action": "chat_message", "room": "general", "message": "seen"})
+    [seen] = [m for m in outbox.to("alice-1") if m["$ws"]["kind"] == "publication"]
+    position = {"offset": seen["$ws"]["offset"], "epoch": seen["$ws"]["epoch"]}
+    WebSocketSession.objects.filter(connection_id="alice-1").update(connected=False)
+    with capture_messages():
+        for text in ("missed 1", "missed 2"):
+            event("bob-1", {"action": "chat_message", "room": "general", "message": text})
+
+    join("alice-2", alice, "")  # The new connection, as AWS gives one after a cut.
+    with capture_messages() as outbox:
+        reply = event(
+            "alice-2", {"action": "subscribe", "channel": "general", "recover": position}
+        ).json()
+
+    assert reply["$ws"]["recovered"] is True
+    recovered = reply.get("publications", []) + [
+        m for m in outbox.to("alice-2") if m["$ws"]["kind"] == "publication"
+    ]
+    texts = {p["$ws"]["offset"]: p["data"]["message"] for p in recovered}
+    assert [texts[o] for o in sorted(texts)] == ["missed 1", "missed 2"]
 
 
 # chat_message
 
 
-def test_chat_message_is_stored_and_fanned_out_to_the_room_including_the_sender(
+def test_chat_message_is_stored_and_published_to_the_room_including_the_sender(
     join, event, alice, bob
 ):
     join("alice-1", alice)
     join("bob-1", bob)
     join("bob-2", bob, "random")
     with capture_messages() as outbox:
-        response = event("alice-1", {"action": "chat_message", "message": "  Hello, room!  "})
+        response = event(
+            "alice-1", {"action": "chat_message", "room": "general", "message": "  Hello!  "}
+        )
 
     assert response.status_code == 200
     reply = response.json()
-    assert reply["type"] == "sent"
-    assert reply["room"] == "general"
+    assert (reply["type"], reply["room"]) == ("sent", "general")
     message = ChatMessage.objects.get()
-    assert (message.user, message.channel_name, message.text) == (alice, "general", "Hello, room!")
-    assert str(message.delivery_report_id) == reply["report_id"]
+    assert (message.user, message.channel_name, message.text) == (alice, "general", "Hello!")
+    assert str(message.delivery_report_id) == reply["delivery_id"]
 
-    for connection_id in ("alice-1", "bob-1"):
-        [data] = outbox.to(connection_id)
-        assert data == {
-            "type": "chat_message",
-            "room": "general",
-            "message": "Hello, room!",
-            "user": "alice",
-            "sent_at": message.created_on.isoformat(),
-            "delivery_id": reply["report_id"],
-        }
+    frames = {connection_id: outbox.to(connection_id) for connection_id in ("alice-1", "bob-1")}
+    assert frames["alice-1"] == frames["bob-1"]
+    [publication] = frames["alice-1"]
+    assert publication["$ws"]["kind"] == "publication"
+    assert (publication["$ws"]["channel"], publication["$ws"]["offset"]) == ("general", 1)
+    assert publication["data"] == {
+        "type": "chat_message",
+        "room": "general",
+        "id": message.pk,
+        "message": "Hello!",
+        "user": "alice",
+        "sent_at": message.created_on.isoformat(),
+    }
     assert outbox.to("bob-2") == []
-    report = DeliveryReport.objects.get(pk=reply["report_id"])
+    report = DeliveryReport.objects.get(pk=reply["delivery_id"])
     assert (report.recipients, report.delivered, report.progress) == (2, 2, 1.0)
+
+
+def test_chat_message_in_a_second_room_of_the_connection(join, event, alice, bob):
+    alice_1 = join("alice-1", alice)
+    join("bob-1", bob, "support")
+    with capture_messages():
+        channels.subscribe(alice_1, "support")
+    with capture_messages() as outbox:
+        response = event("alice-1", {"action": "chat_message", "room": "support", "message": "?"})
+
+    assert response.json()["room"] == "support"
+    assert [p["data"]["message"] for p in outbox.to("bob-1")] == ["?"]
+    assert ChatMessage.objects.get().channel_name == "support"
+
+
+def test_chat_message_needs_the_room_to_be_joined(join, event, alice, bob):
+    join("alice-1", alice)
+    join("bob-1", bob, "random")
+    with capture_messages() as outbox:
+        response = event("alice-1", {"action": "chat_message", "room": "random", "message": "hi"})
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "Join #random before posting in it."}
+    assert not ChatMessage.objects.exists()
+    assert outbox == []
 
 
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ({"action": "chat_message"}, "message must be a non-empty string."),
-        ({"action": "chat_message", "message": ""}, "message must be a non-empty string."),
-        ({"action": "chat_message", "message": " \n\t "}, "message must be a non-empty string."),
-        ({"action": "chat_message", "message": 42}, "message must be a non-empty string."),
-        ({"action": "chat_message", "message": ["hi"]}, "message must be a non-empty string."),
+        ({"message": "hi"}, f"room must be one of: {', '.join(ROOMS)}."),
+        ({"room": "lobby", "message": "hi"}, f"room must be one of: {', '.join(ROOMS)}."),
+        ({"room": "general"}, "message must be a non-empty string."),
+        ({"room": "general", "message": ""}, "message must be a non-empty string."),
+        ({"room": "general", "message": " \n\t "}, "message must be a non-empty string."),
+        ({"room": "general", "message": 42}, "message must be a non-empty string."),
+        ({"room": "general", "message": ["hi"]}, "message must be a non-empty string."),
         (
-            {"action": "chat_message", "message": "x" * (MAX_MESSAGE_LENGTH + 1)},
+            {"room": "general", "message": "x" * (MAX_MESSAGE_LENGTH + 1)},
             f"message must be at most {MAX_MESSAGE_LENGTH} characters.",
         ),
     ],
@@ -140,7 +273,7 @@ def test_chat_message_is_stored_and_fanned_out_to_the_room_including_the_sender(
 def test_chat_message_refuses_invalid_messages(join, event, alice, body, error):
     join("alice-1", alice)
     with capture_messages() as outbox:
-        response = event("alice-1", body)
+        response = event("alice-1", {"action": "chat_message", **body})
 
     assert response.status_code == 400
     assert response.json() == {"error": error}
@@ -153,17 +286,19 @@ def test_chat_message_of_the_longest_allowed_length_is_sent(join, event, alice):
     join("alice-1", alice)
     text = "é" * MAX_MESSAGE_LENGTH
     with capture_messages() as outbox:
-        response = event("alice-1", {"action": "chat_message", "message": text})
+        response = event("alice-1", {"action": "chat_message", "room": "general", "message": text})
 
     assert response.status_code == 200
-    assert outbox.to("alice-1")[0]["message"] == text
+    assert outbox.to("alice-1")[0]["data"]["message"] == text
 
 
 def test_chat_message_needs_the_chat_permission(join, event, mallory, bob):
     join("mallory-1", mallory)
     join("bob-1", bob)
     with capture_messages() as outbox:
-        response = event("mallory-1", {"action": "chat_message", "message": "let me in"})
+        response = event(
+            "mallory-1", {"action": "chat_message", "room": "general", "message": "let me in"}
+        )
 
     assert response.status_code == 403
     assert response.json() == {"error": "Permission denied."}
@@ -173,7 +308,7 @@ def test_chat_message_needs_the_chat_permission(join, event, mallory, bob):
 
 def test_anonymous_connections_cannot_post(join, event):
     join("anon-1", None)
-    response = event("anon-1", {"action": "chat_message", "message": "hi"})
+    response = event("anon-1", {"action": "chat_message", "room": "general", "message": "hi"})
 
     assert response.status_code == 403
 
@@ -181,12 +316,14 @@ def test_anonymous_connections_cannot_post(join, event):
 def test_handler_key_selects_chat_message_too(join, event, alice):
     join("alice-1", alice)
     with capture_messages():
-        response = event("alice-1", {"handler": "chat_message", "message": "by handler"})
+        response = event(
+            "alice-1", {"handler": "chat_message", "room": "general", "message": "by handler"}
+        )
 
     assert response.json()["type"] == "sent"
 
 
-# fetch_history and who_is_here
+# fetch_history
 
 
 def test_fetch_history_returns_the_last_messages_of_the_room_oldest_first(join, event, alice, bob):
@@ -201,7 +338,7 @@ def test_fetch_history_returns_the_last_messages_of_the_room_oldest_first(join, 
         )
     ChatMessage.objects.create(channel_name="random", user=bob, text="elsewhere")
 
-    response = event("alice-1", {"action": "fetch_history"})
+    response = event("alice-1", {"action": "fetch_history", "room": "general"})
 
     assert response.status_code == 200
     data = response.json()
@@ -210,7 +347,9 @@ def test_fetch_history_returns_the_last_messages_of_the_room_oldest_first(join, 
     assert [m["message"] for m in data["messages"]] == [
         f"message {index}" for index in range(5, HISTORY_LENGTH + 5)
     ]
+    first = ChatMessage.objects.get(text="message 5")
     assert data["messages"][0] == {
+        "id": first.pk,
         "message": "message 5",
         "user": "alice",
         "sent_at": (start + timedelta(seconds=5)).isoformat(),
@@ -218,24 +357,18 @@ def test_fetch_history_returns_the_last_messages_of_the_room_oldest_first(join, 
 
 
 def test_fetch_history_of_an_empty_room(join, event, alice):
-    join("alice-1", alice, "support")
-    response = event("alice-1", {"action": "fetch_history"})
+    join("alice-1", alice)
+    response = event("alice-1", {"action": "fetch_history", "room": "support"})
 
     assert response.json() == {"type": "history", "room": "support", "messages": []}
 
 
-def test_who_is_here_lists_each_connected_user_once(join, event, alice, bob, mallory):
+def test_fetch_history_needs_a_room_of_the_demo(join, event, alice):
     join("alice-1", alice)
-    join("alice-2", alice)  # A second tab.
-    join("bob-1", bob)
-    join("anon-1", None)
-    join("mallory-1", mallory, "random")
-    gone = join("mallory-2", mallory)
-    WebSocketSession.objects.filter(pk=gone.pk).update(connected=False)
+    response = event("alice-1", {"action": "fetch_history", "room": "lobby"})
 
-    response = event("alice-1", {"action": "who_is_here"})
-
-    assert response.json() == {"type": "presence", "room": "general", "users": ["alice", "bob"]}
+    assert response.status_code == 400
+    assert response.json() == {"error": f"room must be one of: {', '.join(ROOMS)}."}
 
 
 # Everything else
@@ -245,7 +378,7 @@ def test_who_is_here_lists_each_connected_user_once(join, event, alice, bob, mal
     "body",
     [
         {"action": "unknown"},
-        {"action": "change_channel", "channel": "random"},  # Rooms change by reconnecting.
+        {"action": "who_is_here"},  # Presence is the library's presence action now.
         {"action": "room_users"},
         {"action": "broadcast_presence"},
     ],
@@ -267,16 +400,18 @@ def test_ping_is_answered(join, event, alice):
 
 
 def test_events_of_unknown_connections_are_refused(api_gateway, event):
-    response = event("nobody", {"action": "fetch_history"})
+    response = event("nobody", {"action": "fetch_history", "room": "general"})
 
     assert response.status_code == 400
 
 
-def test_allowed_handlers_are_exactly_the_chats():
+def test_allowed_handlers_are_the_chats_and_the_librarys():
     assert ChatView.allowed_handlers() == {
         "default",
         "chat_message",
         "fetch_history",
-        "who_is_here",
         "ping",
+        "subscribe",
+        "unsubscribe",
+        "presence",
     }

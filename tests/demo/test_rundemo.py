@@ -90,6 +90,7 @@ def test_a_silent_redis_falls_back_to_the_filesystem_broker():
     assert choice.folder == "/tmp/broker"
     assert choice.is_filesystem is True
     assert choice.note.startswith("Redis at rediss://cache:6379/2 did not answer")
+    assert "rooms keep their offsets and history in Redis" in choice.note
 
 
 def test_the_filesystem_broker_can_be_asked_for():
@@ -198,6 +199,9 @@ def test_child_commands():
     ]
     assert commands["beat"] == ["py", "-m", "celery", "-A", "worker", "beat", "-l", "info"]
     assert "beat" not in environment.child_commands(DemoAddresses(), beat=False)
+    assert "--enable-controls" not in commands["gateway"]
+    controlled = environment.child_commands(DemoAddresses(), gateway_controls=True)
+    assert controlled["gateway"][-1] == "--enable-controls"
 
 
 # Supervising processes

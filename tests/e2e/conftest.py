@@ -43,6 +43,8 @@ BROKER_URL = os.environ.get("E2E_CELERY_BROKER_URL", "redis://127.0.0.1:6379/14"
 SESSIONS_TABLE = "django_aws_api_gateway_websockets_websocketsession"
 TOKENS_TABLE = "django_aws_api_gateway_websockets_websockettoken"
 REPORTS_TABLE = "django_aws_api_gateway_websockets_deliveryreport"
+SUBSCRIPTIONS_TABLE = "django_aws_api_gateway_websockets_channelsubscription"
+RATE_LIMIT_TABLE = "django_aws_api_gateway_websockets_connectionratelimit"
 STARTUP_TIMEOUT = 45.0
 
 
@@ -83,6 +85,21 @@ class DemoStack:
             aws_secret_access_key="local",
         )
 
+    def drop(self, connection_id: str, *, disconnect: bool) -> None:
+        """Cut a browser's socket as a network change does (the local gateway's control);
+        ``disconnect=False`` also loses its ``$disconnect``, which AWS sends best-effort."""
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.gateway_port}/@local/connections/{connection_id}/drop",
+            data=json.dumps({"disconnect": disconnect}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200, response.read()
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with contextlib.closing(sqlite3.connect(self.database, timeout=10)) as db:
             return db.execute(sql, params).fetchall()
@@ -103,6 +120,15 @@ class DemoStack:
             sql += " AND channel_name = ?"
             params += (room,)
         return [row[0] for row in self.query(sql + " ORDER BY id", params)]
+
+    def channels_of(self, connection_id: str) -> set[str]:
+        """The rooms one connection is in: its connect-time channel and its subscriptions."""
+        rows = self.query(
+            f"SELECT s.channel_name, c.channel FROM {SESSIONS_TABLE} s "
+            f"LEFT JOIN {SUBSCRIPTIONS_TABLE} c ON c.session_id = s.id WHERE s.connection_id = ?",
+            (connection_id,),
+        )
+        return {name for row in rows for name in row if name}
 
     def is_connected(self, connection_id: str) -> bool:
         rows = self.query(
@@ -181,7 +207,7 @@ def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     )
     with stack.log.open("wb") as log:
         stack.process = subprocess.Popen(
-            [*manage, "--no-beat", "--concurrency", "8", "--grace", "5"],
+            [*manage, "--no-beat", "--gateway-controls", "--concurrency", "8", "--grace", "5"],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,
@@ -224,6 +250,10 @@ def browser() -> Iterator[Any]:
 def open_chat(demo_stack: DemoStack, browser: Any) -> Iterator[Callable[..., Any]]:
     """Log a user in in a fresh browser context and open the chat in ``room``."""
     contexts: list[Any] = []
+    # Every browser here connects from 127.0.0.1, and the tests of a module together make
+    # more connect attempts than the connect rate limit allows one IP (20 per 5 minutes):
+    # each test starts with none counted, as a user of its own would.
+    demo_stack.execute(f"DELETE FROM {RATE_LIMIT_TABLE}")
 
     def open_as(username: str, room: str) -> Any:
         context = browser.new_context(viewport={"width": 1280, "height": 800})

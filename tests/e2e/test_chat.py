@@ -1,4 +1,9 @@
-"""The chat demo end to end: Chromium ⇄ local gateway ⇄ Django ⇄ Celery worker ⇄ gateway."""
+"""The chat demo end to end: Chromium ⇄ local gateway ⇄ Django ⇄ Celery worker ⇄ gateway.
+
+One connection per page holds several rooms (channel subscriptions), who is in a room comes
+from the library's presence, and a page whose socket is cut gets what it missed when it
+reconnects (the channels' history), without reloading the room.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ import time
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.support import wait_until
 
-from .conftest import DemoStack, screenshot
+from .conftest import REPORTS_TABLE, DemoStack, screenshot
 
 
 def message_texts(page: Any) -> list[str]:
@@ -26,6 +33,27 @@ def expect_message(page: Any, text: str, timeout: float = 15.0) -> None:
 
 def users_shown(page: Any) -> list[str]:
     return page.locator("#users li").all_inner_texts()
+
+
+def unread(page: Any, room: str) -> str:
+    return page.locator(f"button[data-room={room}] .unread").inner_text()
+
+
+def history_fetches(page: Any) -> dict[str, int]:
+    """How often the page read each room's history (on joining, or when recovery failed)."""
+    return page.evaluate("() => ({...window.chatDemo.stats.historyFetches})")
+
+
+def block_token_requests(page: Any) -> list[int]:
+    """Make the page's token requests fail (503) until unrouted: it cannot reconnect."""
+    refused: list[int] = []
+
+    def refuse(route: Any) -> None:
+        refused.append(1)
+        route.fulfill(status=503, content_type="application/json", body='{"error": "down"}')
+
+    page.route("**/api/ws-token/", refuse)
+    return refused
 
 
 def last_report(page: Any) -> dict[str, Any]:
@@ -104,7 +132,12 @@ def test_closed_tab_is_marked_gone_by_the_next_broadcast(
     # The gateway forwards $disconnect for the closed tab...
     wait_until(lambda: not demo_stack.is_connected(bob_connection), what="$disconnect")
     wait_until(lambda: users_shown(alice) == ["alice"], what="alice to see bob leave")
-    # ...but API Gateway only tries its best to; play the case where it never arrived.
+    # ...but API Gateway only tries its best to; play the case where it never arrived, once
+    # no earlier send (a presence event) is still posting to bob, whose 410 would tell.
+    wait_until(
+        lambda: not demo_stack.query(f"SELECT 1 FROM {REPORTS_TABLE} WHERE finished IS NULL"),
+        what="every earlier send to finish",
+    )
     demo_stack.execute(
         "UPDATE django_aws_api_gateway_websockets_websocketsession SET connected = 1 "
         "WHERE connection_id = ?",
@@ -126,18 +159,39 @@ def test_closed_tab_is_marked_gone_by_the_next_broadcast(
     screenshot(alice, "03-alice-after-bob-left")
 
 
-def test_room_change_stops_messages_of_the_old_room(demo_stack: DemoStack, open_chat: Any) -> None:
-    alice = open_chat("alice", "support")
-    bob = open_chat("bob", "support")
-    wait_until(lambda: "bob" in users_shown(alice), what="alice to see bob")
+def test_one_connection_holds_several_rooms(demo_stack: DemoStack, open_chat: Any) -> None:
+    alice = open_chat("alice", "general")
+    bob = open_chat("bob", "random")
+    [alice_connection] = demo_stack.live_connections("alice")
+    [bob_connection] = demo_stack.live_connections("bob")
+    rooms = {"general", "random", "support"}
+    wait_until(lambda: demo_stack.channels_of(alice_connection) == rooms, what="alice's rooms")
+    wait_until(lambda: demo_stack.channels_of(bob_connection) == rooms, what="bob's rooms")
+    tokens = demo_stack.used_tokens("alice")
 
-    bob.click("button[data-room=general]")
-    bob.wait_for_selector("#room-title:has-text('#general')")
-    bob.wait_for_selector("#status[data-state=open]")
+    # A message in a room alice holds but does not show: counted unread, shown when she
+    # selects the room, which changes nothing on the wire.
+    in_random = unique("Over in #random")
+    send(bob, in_random)
+    wait_until(lambda: unread(alice, "random") == "1", what="an unread message in #random")
+    assert in_random not in message_texts(alice)
+    alice.click("button[data-room=random]")
+    alice.wait_for_selector("#room-title:has-text('#random')")
+    expect_message(alice, in_random)
+    assert unread(alice, "random") == ""
+    wait_until(lambda: users_shown(alice) == ["alice", "bob"], what="who is in #random")
+
+    # Bob leaves #support: alice sees him go, and #support's sends no longer reach him.
+    alice.click("button[data-room=support]")
+    bob.click("button[data-room=support]")
+    wait_until(lambda: users_shown(alice) == ["alice", "bob"], what="bob in #support")
+    bob.click("#membership")
+    bob.wait_for_selector("#membership:has-text('Join')")
     wait_until(lambda: users_shown(alice) == ["alice"], what="bob to leave #support")
-    assert demo_stack.live_connections("bob", "support") == []
-    assert len(demo_stack.live_connections("bob", "general")) == 1
-
+    wait_until(
+        lambda: demo_stack.channels_of(bob_connection) == {"general", "random"},
+        what="bob's subscription to #support to end",
+    )
     in_support = unique("Only for #support")
     send(alice, in_support)
     expect_message(alice, in_support)
@@ -146,38 +200,158 @@ def test_room_change_stops_messages_of_the_old_room(demo_stack: DemoStack, open_
     time.sleep(0.5)
     assert in_support not in message_texts(bob)
 
-    alice.click("button[data-room=general]")
-    alice.wait_for_selector("#room-title:has-text('#general')")
-    alice.wait_for_selector("#status[data-state=open]")
-    in_general = unique("Followed you to #general")
-    send(alice, in_general)
-    expect_message(bob, in_general)
-    assert in_support not in message_texts(bob)
-    assert "room=general" in bob.url
-    screenshot(bob, "04-bob-after-room-change")
+    # He joins again, on the same connection, and reads the room's history.
+    bob.click("#membership")
+    bob.wait_for_selector("#membership:has-text('Leave')")
+    expect_message(bob, in_support)
+    wait_until(lambda: users_shown(alice) == ["alice", "bob"], what="bob back in #support")
+
+    assert demo_stack.live_connections("alice") == [alice_connection]
+    assert demo_stack.live_connections("bob") == [bob_connection]
+    assert demo_stack.used_tokens("alice") == tokens, "no reconnect to change rooms"
+    assert "room=support" in alice.url
+    screenshot(alice, "04-alice-in-several-rooms")
 
 
-def test_client_reconnects_after_the_gateway_drops_it(
+def test_presence_is_the_librarys_with_each_users_connections(
     demo_stack: DemoStack, open_chat: Any
+) -> None:
+    bob = open_chat("bob", "general")
+    open_chat("alice", "general")
+    second_tab = open_chat("alice", "general")
+
+    def alice_as_bob_sees_her() -> str | None:
+        item = bob.locator("#users li", has_text="alice")
+        return item.get_attribute("title") if item.count() else None
+
+    wait_until(lambda: alice_as_bob_sees_her() == "2 connections", what="alice's two tabs")
+    assert users_shown(bob) == ["alice", "bob"]
+    # The same figures as the library's presence() in Python gives: ask the page's client.
+    answer = bob.evaluate("() => window.chatDemo.client.presence('general')")
+    assert {u["name"]: u["connections"] for u in answer["users"]} == {"alice": 2, "bob": 1}
+    assert (answer["connections"], answer["anonymous"]) == (3, 0)
+
+    second_tab.close()
+    wait_until(lambda: alice_as_bob_sees_her() == "1 connection", what="alice's tab to close")
+    assert users_shown(bob) == ["alice", "bob"]
+
+
+def test_a_sender_sees_every_one_of_its_own_messages(demo_stack: DemoStack, open_chat: Any) -> None:
+    alice = open_chat("alice", "general")
+    bob = open_chat("bob", "general")
+    texts = [unique(f"Own message {n}") for n in range(1, 11)]
+    for text in texts:
+        send(alice, text)
+    # The reply of each send carries its delivery_id, as the quickstart's view does; the
+    # client dedupes by the library's own id only, so none of the fan-out is dropped.
+    wait_until(lambda: set(texts) <= set(message_texts(alice)), what="alice's 10 messages")
+    wait_until(lambda: set(texts) <= set(message_texts(bob)), what="bob to see the 10")
+    assert [t for t in message_texts(alice) if t in texts] == texts, "in the order sent"
+    wait_until(
+        lambda: alice.locator("#deliveries .delivery").count() == 10, what="10 delivery cards"
+    )
+    screenshot(alice, "06-alice-ten-of-ten")
+
+
+@pytest.mark.parametrize("cut", ["delete_connection", "network", "network_no_disconnect"])
+def test_client_reconnects_after_its_socket_is_cut_and_recovers_what_it_missed(
+    demo_stack: DemoStack, open_chat: Any, cut: str
 ) -> None:
     alice = open_chat("alice", "general")
     bob = open_chat("bob", "general")
     [old_connection] = demo_stack.live_connections("alice", "general")
+    before = unique("Before the cut")
+    send(bob, before)
+    expect_message(alice, before)
+    fetched = history_fetches(alice)
     tokens_before = demo_stack.used_tokens("alice")
 
-    # What AWS does when an app calls DeleteConnection (or a connection hits its limits).
-    response = demo_stack.management_client().delete_connection(ConnectionId=old_connection)
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
+    # The page cannot get a token for a while (its network is down) and its socket is cut:
+    # by the gateway, as AWS does when an app calls DeleteConnection or a connection hits a
+    # limit; or by a network change, with or without the $disconnect AWS sends best-effort.
+    refused = block_token_requests(alice)
+    if cut == "delete_connection":
+        response = demo_stack.management_client().delete_connection(ConnectionId=old_connection)
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 204
+    else:
+        demo_stack.drop(old_connection, disconnect=cut == "network")
+    alice.wait_for_selector("#status[data-state=connecting]")
+    if cut != "network_no_disconnect":
+        wait_until(lambda: not demo_stack.is_connected(old_connection), what="$disconnect")
 
-    wait_until(lambda: not demo_stack.is_connected(old_connection), what="$disconnect")
-    new_connections = wait_until(
-        lambda: demo_stack.live_connections("alice", "general"), what="alice to reconnect"
+    missed = [unique(f"Missed {n}") for n in range(1, 4)]
+    elsewhere = unique("Missed in #random")
+    for text in missed:
+        send(bob, text)
+    bob.click("button[data-room=random]")
+    send(bob, elsewhere)
+    expect_message(bob, elsewhere)
+    wait_until(lambda: refused, what="the page to try (and fail) to reconnect")
+    assert not set(missed) & set(message_texts(alice))
+
+    alice.unroute("**/api/ws-token/")
+    # (Without $disconnect the old connection may still count as live for a while.)
+    wait_until(
+        lambda: set(demo_stack.live_connections("alice", "general")) - {old_connection},
+        timeout=30,
+        what="alice to reconnect",
     )
-    assert old_connection not in new_connections
     assert demo_stack.used_tokens("alice") == tokens_before + 1  # A fresh single-use token.
     alice.wait_for_selector("#status[data-state=open]")
 
+    # What was published meanwhile arrives once each, in order, through the subscriptions'
+    # recovery: the page did not read the rooms' history again.
+    wait_until(lambda: message_texts(alice)[-4:] == [before, *missed], what="the missed messages")
+    wait_until(lambda: unread(alice, "random") == "1", what="the one missed in #random")
+    assert history_fetches(alice) == fetched
+    assert message_texts(alice).count(missed[0]) == 1
+    # Without $disconnect, the sends' 410 for the old connection told Django it is gone.
+    wait_until(lambda: not demo_stack.is_connected(old_connection), what="the old one gone")
+
     text = unique("Welcome back, Alice.")
     send(bob, text)
+    alice.click("button[data-room=random]")
+    expect_message(alice, elsewhere)
     expect_message(alice, text)
-    screenshot(alice, "05-alice-after-reconnect")
+    screenshot(alice, f"05-alice-after-reconnect-{cut}")
+
+
+def test_a_page_whose_room_history_was_lost_reloads_the_room(
+    demo_stack: DemoStack, open_chat: Any
+) -> None:
+    import redis
+
+    from tests.e2e.conftest import BROKER_URL
+
+    alice = open_chat("alice", "general")
+    bob = open_chat("bob", "general")
+    before = unique("Before the loss")
+    send(bob, before)
+    expect_message(alice, before)
+    fetched = history_fetches(alice)["general"]
+
+    block_token_requests(alice)
+    [connection] = demo_stack.live_connections("alice", "general")
+    demo_stack.management_client().delete_connection(ConnectionId=connection)
+    wait_until(lambda: not demo_stack.is_connected(connection), what="$disconnect")
+    # Redis loses #general's stream (a restart without persistence, an eviction): the next
+    # publish starts a new epoch, and alice's position belongs to the old one.
+    client = redis.Redis.from_url(BROKER_URL)
+    client.delete("ws:channel:{general}:meta", "ws:channel:{general}:log")
+    after = unique("After the loss")
+    send(bob, after)
+    expect_message(bob, after)
+
+    alice.unroute("**/api/ws-token/")
+    wait_until(
+        lambda: demo_stack.live_connections("alice", "general"), timeout=30, what="a reconnect"
+    )
+    # The client says recovery failed (epoch_changed); the page reads the room again.
+    alice.wait_for_selector("#notice:has-text('could not be recovered')")
+    assert "#general" in alice.locator("#notice").inner_text()
+    assert "epoch_changed" in alice.locator("#notice").inner_text()
+    wait_until(lambda: history_fetches(alice)["general"] == fetched + 1, what="a history read")
+    expect_message(alice, after)
+    assert message_texts(alice).count(after) == 1
+    assert message_texts(alice).index(before) < message_texts(alice).index(after)
+    screenshot(alice, "07-alice-after-history-loss")

@@ -384,18 +384,18 @@ describe("receiving", () => {
     assert.match(errors[0].message, /handler failed/);
   });
 
-  test("drops a repeated delivery_id and lets a different one through", async (t) => {
+  test("drops a repeated $ws.id and lets a different one through", async (t) => {
     const { client, WS } = setup(t);
     const got = [];
     const all = [];
-    client.on("note", (m) => got.push(m.delivery_id));
-    client.on("*", (m) => all.push(m.delivery_id));
+    client.on("note", (m) => got.push(m.$ws?.id));
+    client.on("*", (m) => all.push(m.$ws?.id));
     const socket = await openClient(client, WS);
 
-    socket.serverMessage({ type: "note", delivery_id: "d1" });
-    socket.serverMessage({ type: "note", delivery_id: "d1" });
-    socket.serverMessage({ type: "note", delivery_id: "d2" });
-    socket.serverMessage({ type: "note", delivery_id: "d1" });
+    socket.serverMessage({ type: "note", $ws: { id: "d1" } });
+    socket.serverMessage({ type: "note", $ws: { id: "d1" } });
+    socket.serverMessage({ type: "note", $ws: { id: "d2" } });
+    socket.serverMessage({ type: "note", $ws: { id: "d1" } });
     socket.serverMessage({ type: "note" });
     socket.serverMessage({ type: "note" });
 
@@ -403,30 +403,52 @@ describe("receiving", () => {
     assert.deepEqual(all, ["d1", "d2", undefined, undefined]);
   });
 
+  test("never dedupes by delivery_id, which an application may copy into a reply", async (t) => {
+    const { client, WS } = setup(t);
+    const got = [];
+    client.on("*", (m) => got.push(m.type));
+    const socket = await openClient(client, WS);
+
+    socket.serverMessage({ type: "note", delivery_id: "d1" });
+    socket.serverMessage({ type: "note", delivery_id: "d1" });
+
+    assert.deepEqual(got, ["note", "note"]);
+  });
+
   test("remembers only the last dedupeWindow ids, evicting the oldest", async (t) => {
     const { client, WS } = setup(t, { dedupeWindow: 2 });
     const got = [];
-    client.on("*", (m) => got.push(m.delivery_id));
+    client.on("*", (m) => got.push(m.$ws.id));
     const socket = await openClient(client, WS);
 
-    for (const id of ["a", "b", "c", "a", "c"]) socket.serverMessage({ delivery_id: id });
+    for (const id of ["a", "b", "c", "a", "c"]) socket.serverMessage({ $ws: { id } });
 
     // "a" was evicted when "c" arrived, so it passes again; "c" is still known.
     assert.deepEqual(got, ["a", "b", "c", "a"]);
   });
 
-  test("remembers delivery ids across reconnects", async (t) => {
+  test("dedupeWindow 0 turns deduplication off", async (t) => {
+    const { client, WS } = setup(t, { dedupeWindow: 0 });
+    const got = [];
+    client.on("*", (m) => got.push(m.$ws.id));
+    const socket = await openClient(client, WS);
+    socket.serverMessage({ $ws: { id: "a" } });
+    socket.serverMessage({ $ws: { id: "a" } });
+    assert.deepEqual(got, ["a", "a"]);
+  });
+
+  test("remembers ids across reconnects", async (t) => {
     const { client, WS } = setup(t);
     const got = [];
-    client.on("*", (m) => got.push(m.delivery_id));
+    client.on("*", (m) => got.push(m.$ws.id));
     const first = await openClient(client, WS);
-    first.serverMessage({ delivery_id: 7 });
+    first.serverMessage({ $ws: { id: 7 } });
     first.serverClose(1006);
     t.mock.timers.tick(1000);
     await flush();
     WS.last.serverOpen();
-    WS.last.serverMessage({ delivery_id: 7 });
-    WS.last.serverMessage({ delivery_id: 8 });
+    WS.last.serverMessage({ $ws: { id: 7 } });
+    WS.last.serverMessage({ $ws: { id: 8 } });
     assert.deepEqual(got, [7, 8]);
   });
 });

@@ -189,3 +189,42 @@ def test_gone_answer_has_aws_error_type_header_and_null_message(
         assert error.code == 410
         assert error.headers["x-amzn-ErrorType"] == "GoneException"
         assert json.loads(error.read()) == {"message": None}
+
+
+def test_drop_cuts_a_live_socket_and_can_lose_its_disconnect(make_gateway, target) -> None:
+    """The control behind tests of crashes: a socket cut, with or without ``$disconnect``."""
+    import asyncio
+
+    import aiohttp
+
+    from .helpers import connect, only_connection_id
+
+    gateway = make_gateway(enable_controls=True)
+
+    async def cut(disconnect: bool) -> tuple[tuple[int, Any], Any]:
+        async with aiohttp.ClientSession() as session:
+            ws = await connect(session, gateway)
+            connection_id = await only_connection_id(gateway)
+            answer = await asyncio.to_thread(
+                call,
+                gateway,
+                "POST",
+                f"/@local/connections/{connection_id}/drop",
+                {"disconnect": disconnect},
+            )
+            closed = await ws.receive(timeout=5)
+            await asyncio.sleep(0.2)  # time for a $disconnect, if one is coming
+            return answer, closed.type
+
+    answer, closed = asyncio.run(cut(disconnect=False))
+    assert answer[0] == 200
+    assert closed == aiohttp.WSMsgType.CLOSE
+    assert target.requests("/ws/disconnect") == []
+    answer, closed = asyncio.run(cut(disconnect=True))
+    assert answer[0] == 200
+    target.wait_for("/ws/disconnect")
+    assert call(gateway, "POST", "/@local/connections/nobody/drop", {}) == (
+        404,
+        {"message": "no live socket nobody"},
+    )
+    assert call(gateway, "POST", "/@local/connections/nobody/drop", {"disconnect": 1})[0] == 400

@@ -117,7 +117,8 @@ def test_the_channel_permission_admin_summarises_rules(admin_client):
 def test_queryset_send_message_accepts_4_1_0s_max_workers(websocket_session):
     with capture_messages() as outbox:
         report = WebSocketSession.objects.all().send_message({"type": "hi"}, max_workers=4)
-    assert outbox.to("connection-1") == [{"type": "hi", "delivery_id": str(report.pk)}]
+    sent = {"type": "hi", "delivery_id": str(report.pk), "$ws": {"id": str(report.pk)}}
+    assert outbox.to("connection-1") == [sent]
 
 
 def test_deleting_a_gateway_disconnects_its_sessions(websocket_session, api_gateway):

@@ -148,7 +148,9 @@ def choose_broker(
     return BrokerChoice(
         FILESYSTEM_BROKER_URL,
         folder,
-        f"{reason}; using kombu's filesystem broker in {folder} (fine for a demo only)",
+        f"{reason}; using kombu's filesystem broker in {folder} (fine for a demo only). "
+        "The chat's rooms keep their offsets and history in Redis: posting in a room fails "
+        "until Redis runs",
     )
 
 
@@ -198,9 +200,14 @@ def child_commands(
     celery_app: str = "worker",
     concurrency: int = 4,
     beat: bool = True,
+    gateway_controls: bool = False,
     python: str = sys.executable,
 ) -> dict[str, list[str]]:
-    """The command line of each child, by name, in start order."""
+    """The command line of each child, by name, in start order.
+
+    ``gateway_controls``: the local gateway's test controls (``/@local/...``, e.g. dropping a
+    connection), for end-to-end tests only.
+    """
     django = [python, "-m", "django"]
     commands = {
         "web": [*django, "runserver", "--noreload", f"{addresses.host}:{addresses.port}"],
@@ -213,6 +220,7 @@ def child_commands(
             str(addresses.gateway_port),
             "--api-id",
             api_id,
+            *(["--enable-controls"] if gateway_controls else []),
         ],
         # Threads: one process, so the whole demo stays light (and SQLite-friendly). Not
         # quiet: otherwise a worker as in production, with Celery's defaults.

@@ -101,5 +101,12 @@ def ensure_schedules(modules: Sequence[str] = SCHEDULE_MODULES) -> list[str]:
 
 
 def forget_local_connections(gateway: Any) -> int:
-    """A gateway that is (re)starting holds no connection: mark its sessions disconnected."""
-    return gateway.sessions.filter(connected=True).update(connected=False)
+    """A gateway that is (re)starting holds no connection: mark its sessions disconnected.
+
+    Through the library's one path (``mark_gone``), so presence and the signals follow; their
+    ``$disconnect`` never came, as after a 410.
+    """
+    from django_aws_api_gateway_websockets import signals
+    from django_aws_api_gateway_websockets.models import mark_gone
+
+    return mark_gone(gateway.sessions.all(), signals.REASON_GONE)

@@ -75,6 +75,12 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4, help="Worker threads.")
         parser.add_argument("--no-beat", action="store_true", help="Do not run Celery beat.")
         parser.add_argument(
+            "--gateway-controls",
+            action="store_true",
+            help="Turn on the local gateway's test controls (/@local/...; for tests only: "
+            "anyone who reaches its port could read messages).",
+        )
+        parser.add_argument(
             "--reset-passwords",
             action="store_true",
             help="Give the demo users and the admin new passwords.",
@@ -112,6 +118,7 @@ class Command(BaseCommand):
             celery_app=options["celery_app"],
             concurrency=options["concurrency"],
             beat=not options["no_beat"],
+            gateway_controls=options["gateway_controls"],
         )
         self.run_children(addresses, commands, env, users, options["grace"])
 

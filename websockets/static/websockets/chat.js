@@ -1,7 +1,10 @@
-// The demo chat page: one WebSocketClient per page, rooms as channels, and a panel that
-// follows the delivery reports of this user's own sends.
+// The demo chat page: one WebSocketClient holds several rooms (channel subscriptions, no
+// reconnect to change room), shows who is in each room from the library's presence, gets what
+// it missed after a reconnect from the channels' history, and follows the delivery reports of
+// this user's own sends.
 import { WebSocketClient } from "websocket-client";
 import { fetchReport, fetchSignedInUser, reportState } from "./chat-api.js";
+import { Rooms } from "./chat-rooms.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -9,18 +12,45 @@ const els = {
   rooms: $("rooms"),
   users: $("users"),
   title: $("room-title"),
+  membership: $("membership"),
   status: $("status"),
   messages: $("messages"),
   composer: $("composer"),
   input: $("message-input"),
+  send: $("send-button"),
   notice: $("notice"),
   deliveries: $("deliveries"),
   whoami: $("whoami"),
 };
 
-let room = config.room;
 const POLL_MS = 1000;
+const PRESENCE_REFRESH_MS = 300;
+const JOINED_KEY = "chat.joined";
 const pollers = new Map(); // report id -> timer
+const presenceTimers = new Map(); // room -> timer
+
+// The rooms this tab holds survive a reload of the tab (not of the browser).
+function savedRooms() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(JOINED_KEY));
+    if (Array.isArray(saved)) return saved;
+  } catch {
+    // Nothing saved, or not readable: join every room.
+  }
+  return config.rooms;
+}
+
+const rooms = new Rooms(config.rooms, new Set([...savedRooms(), config.room]), config.room);
+// What the page did, for whoever watches it (the end-to-end tests, a curious developer).
+const stats = { historyFetches: Object.fromEntries(config.rooms.map((r) => [r, 0])) };
+
+function saveRooms() {
+  try {
+    sessionStorage.setItem(JOINED_KEY, JSON.stringify([...rooms.joined]));
+  } catch {
+    // Storage may be off; the tab then joins every room next time.
+  }
+}
 
 // Small DOM helpers; text always goes through textContent.
 
@@ -51,60 +81,131 @@ function showNotice(text) {
   els.notice.hidden = !text;
 }
 
-// Messages
+// Rendering
 
-function clearEmpty() {
-  for (const node of els.messages.querySelectorAll(".empty")) node.remove();
-}
-
-function addMessage({ user, message, sent_at: sentAt }) {
-  clearEmpty();
+function messageItem({ id, user, message, sent_at: sentAt }) {
   const item = el("li", user === config.username ? "message mine" : "message");
+  item.dataset.id = String(id);
   const who = el("span", "who", user);
   who.append(el("span", "when", timeOf(sentAt)));
   item.append(who, el("div", "text", message));
-  els.messages.append(item);
+  return item;
+}
+
+function renderMessages() {
+  const room = rooms.active;
+  els.messages.replaceChildren();
+  if (!rooms.joined.has(room)) {
+    els.messages.append(el("li", "empty", `You are not in #${room}. Join it to read and post.`));
+    return;
+  }
+  const messages = rooms.list(room);
+  if (!messages.length) {
+    els.messages.append(el("li", "empty", `No messages in #${room} yet. Say hello!`));
+  }
+  for (const message of messages) els.messages.append(messageItem(message));
   scrollToEnd();
 }
 
 function addSystem(text, className = "system") {
-  clearEmpty();
+  for (const node of els.messages.querySelectorAll(".empty")) node.remove();
   els.messages.append(el("li", `message ${className}`, text));
   scrollToEnd();
 }
 
-function renderHistory(messages) {
-  els.messages.replaceChildren();
-  if (!messages.length) {
-    els.messages.append(el("li", "empty", `No messages in #${room} yet. Say hello!`));
-  }
-  for (const message of messages) addMessage(message);
-}
-
-function renderUsers(users) {
+function renderUsers() {
+  const room = rooms.active;
+  const names = rooms.users(room);
   els.users.replaceChildren();
-  if (!users.length) els.users.append(el("li", "muted", "Nobody yet"));
-  for (const name of users) {
-    els.users.append(el("li", name === config.username ? "me" : "", name));
+  if (!names.length) els.users.append(el("li", "muted", "Nobody yet"));
+  for (const name of names) {
+    const item = el("li", name === config.username ? "me" : "", name);
+    const connections = rooms.presence.get(room).get(name);
+    item.title = `${connections} connection${connections === 1 ? "" : "s"}`;
+    els.users.append(item);
   }
 }
 
-// Rooms
-
-function selectRoom(name) {
-  if (name === room) return;
-  room = name;
+function renderRooms() {
   for (const button of els.rooms.querySelectorAll("button[data-room]")) {
-    button.classList.toggle("active", button.dataset.room === name);
+    const room = button.dataset.room;
+    button.classList.toggle("active", room === rooms.active);
+    button.classList.toggle("joined", rooms.joined.has(room));
+    const badge = button.querySelector(".unread");
+    const unread = rooms.unread.get(room);
+    badge.textContent = unread ? String(unread) : "";
+    badge.hidden = !unread;
   }
-  els.title.textContent = `#${name}`;
-  document.title = `#${name} · Gateway chat`;
-  if (config.canChat) els.input.placeholder = `Message #${name}`;
-  els.messages.replaceChildren();
-  renderUsers([]);
-  history.replaceState(null, "", `?room=${encodeURIComponent(name)}`);
-  setStatus("connecting", "joining…");
-  client.changeChannel(name).catch(() => {});
+  const room = rooms.active;
+  const joined = rooms.joined.has(room);
+  els.title.textContent = `#${room}`;
+  document.title = `#${room} · Gateway chat`;
+  els.membership.textContent = joined ? "Leave" : "Join";
+  els.membership.dataset.action = joined ? "leave" : "join";
+  const canPost = config.canChat && joined;
+  els.input.disabled = !canPost;
+  els.send.disabled = !canPost;
+  els.input.placeholder = !config.canChat
+    ? "You may read but not post in this chat"
+    : joined
+      ? `Message #${room}`
+      : `Join #${room} to post`;
+}
+
+function render() {
+  renderRooms();
+  renderMessages();
+  renderUsers();
+}
+
+// Rooms: held by one connection
+
+function selectRoom(room) {
+  if (!rooms.select(room)) return;
+  history.replaceState(null, "", `?room=${encodeURIComponent(room)}`);
+  render();
+}
+
+function fetchHistory(room) {
+  stats.historyFetches[room] += 1;
+  client.send("fetch_history", { room });
+}
+
+// Who is in a room: the library's presence action; join/leave events update the list at
+// once and ask again shortly after, so the list ends as the server has it.
+async function refreshPresence(room) {
+  presenceTimers.delete(room);
+  if (!rooms.joined.has(room)) return;
+  try {
+    rooms.setPresence(room, await client.presence(room));
+  } catch {
+    return; // The next join, leave or reconnect asks again.
+  }
+  if (room === rooms.active) renderUsers();
+}
+
+function schedulePresence(room) {
+  if (presenceTimers.has(room)) return;
+  presenceTimers.set(room, setTimeout(() => refreshPresence(room), PRESENCE_REFRESH_MS));
+}
+
+function joinRoom(room) {
+  rooms.join(room);
+  saveRooms();
+  render();
+  client.subscribe(room).catch((error) => {
+    rooms.leave(room);
+    saveRooms();
+    render();
+    showNotice(error.message);
+  });
+}
+
+function leaveRoom(room) {
+  rooms.leave(room);
+  saveRooms();
+  render();
+  client.unsubscribe(room).catch((error) => showNotice(error.message));
 }
 
 // Delivery reports
@@ -224,13 +325,15 @@ async function loadReports() {
 const client = new WebSocketClient({
   url: config.wsUrl,
   tokenUrl: config.tokenUrl,
-  channel: room,
+  // The connect-time channel is the connection's first subscription (as in 4.x); the other
+  // rooms are subscribed on the same connection.
+  channel: config.room,
   heartbeatIntervalMs: 60000,
   minReconnectDelayMs: 500,
   maxReconnectDelayMs: 10000,
 });
-// Exposed for debugging in the browser console.
-window.chatClient = client;
+// Exposed for debugging in the browser console (and read by the end-to-end tests).
+window.chatDemo = { client, rooms, stats };
 
 const pendingSnippets = [];
 
@@ -238,26 +341,47 @@ client.on("open", () => {
   setStatus("open", "connected");
   showNotice("");
   checkSignedInUser();
-  client.send("fetch_history");
-  client.send("who_is_here");
 });
 client.on("close", () => setStatus("closed", "disconnected"));
 client.on("reconnecting", ({ delayMs }) =>
   setStatus("connecting", `reconnecting in ${(delayMs / 1000).toFixed(1)} s…`),
 );
-client.on("history", (data) => {
-  if (data.room === room) renderHistory(data.messages);
+client.on("subscribed", ({ channel, recovered }) => {
+  // Recovered: what was missed is being delivered, in order. Otherwise (first subscription,
+  // or the history no longer covers the gap) the room's state is read again.
+  if (recovered !== true) fetchHistory(channel);
+  refreshPresence(channel);
 });
-client.on("presence", (data) => {
-  if (data.room === room) renderUsers(data.users);
+client.on("recoveryfailed", ({ channel, reason }) => {
+  // The "subscribed" that follows reads the room's messages again.
+  showNotice(
+    `Messages of #${channel} missed while away could not be recovered (${reason}): reloaded.`,
+  );
 });
-client.on("chat_message", (data) => {
-  if (data.room === undefined || data.room === room) addMessage(data);
+client.on("history", ({ room, messages }) => {
+  if (!rooms.joined.has(room)) return;
+  rooms.setHistory(room, messages);
+  if (room === rooms.active) renderMessages();
 });
+client.on("chat_message", (message, publication) => {
+  const room = publication?.channel ?? message.room;
+  if (!rooms.joined.has(room) || !rooms.add(room, message)) return;
+  if (room === rooms.active) renderMessages();
+  else renderRooms();
+});
+for (const kind of ["join", "leave"]) {
+  client.on(kind, (event) => {
+    if (!rooms.joined.has(event.channel)) return;
+    rooms.applyPresenceEvent(event.channel, event);
+    if (event.channel === rooms.active) renderUsers();
+    schedulePresence(event.channel);
+  });
+}
 client.on("announcement", (data) => addSystem(`📣 ${data.message}`, "announcement"));
 client.on("notification", (data) => addSystem(`🔔 ${data.message}`, "announcement"));
 client.on("sent", (data) => {
-  trackReport(data.report_id, pendingSnippets.shift() ?? "message", data.room ?? room);
+  const snippet = pendingSnippets.shift() ?? "message";
+  if (data.delivery_id) trackReport(data.delivery_id, snippet, data.room);
 });
 client.on("*", (data) => {
   // Refusals from the server: {"error": "..."} (a 4xx answer of the event view).
@@ -275,12 +399,17 @@ els.rooms.addEventListener("click", (event) => {
   if (button) selectRoom(button.dataset.room);
 });
 
+els.membership.addEventListener("click", () => {
+  if (els.membership.dataset.action === "leave") leaveRoom(rooms.active);
+  else joinRoom(rooms.active);
+});
+
 els.composer.addEventListener("submit", (event) => {
   event.preventDefault();
   const message = els.input.value.trim();
-  if (!message) return;
+  if (!message || !rooms.joined.has(rooms.active)) return;
   pendingSnippets.push(message.length > 40 ? `${message.slice(0, 39)}…` : message);
-  client.send("chat_message", { message });
+  client.send("chat_message", { room: rooms.active, message });
   els.input.value = "";
   els.input.focus();
 });
@@ -290,5 +419,10 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") checkSignedInUser();
 });
 
+render();
 loadReports();
+// Subscriptions wait for the connection and are sent on it as soon as it opens.
+for (const room of rooms.joined) {
+  client.subscribe(room).catch((error) => showNotice(error.message));
+}
 client.connect().catch((error) => showNotice(error.message));
