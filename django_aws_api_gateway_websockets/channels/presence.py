@@ -2,7 +2,7 @@
 
 Presence is a query, not a cache: a connection is present while its session is connected,
 younger than API Gateway's connection limit, and in the channel (``subscriptions.members``).
-Every path that ends a connection goes through ``models.gone.mark_gone``, so a crash, a 410
+Every path that ends a connection goes through ``models.mark_gone``, so a crash, a 410
 or a lost ``$disconnect`` leaves presence as soon as it is known, and at the latest after the
 connection limit — nothing has to be reconciled.
 """

@@ -11,10 +11,10 @@ from ..conf import MAX_MESSAGE_BYTES
 from ..fields import validate_integration_host
 from .channels import ChannelPermission, ChannelPermissionRule
 from .credentials import hash_session_key, hash_user_auth
-from .gateways import ApiGateway, ApiGatewayAdditionalRoute, delete_route_from_aws
-from .gone import mark_gone, mark_one_gone
+from .gateways import ApiGateway
 from .reports import DeliveryBatch, DeliveryReport
-from .sessions import WebSocketSession, WebSocketSessionQuerySet
+from .routes import ApiGatewayAdditionalRoute, delete_route_from_aws
+from .sessions import WebSocketSession, WebSocketSessionQuerySet, mark_gone, mark_one_gone
 from .signals import close_sessions_on_logout, disconnect_sessions_of_deleted_gateway
 from .subscriptions import ChannelSubscription
 from .tokens import ConnectionRateLimit, WebSocketToken

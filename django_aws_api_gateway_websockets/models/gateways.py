@@ -1,4 +1,4 @@
-"""API Gateway WebSocket APIs and their additional routes."""
+"""API Gateway WebSocket APIs (their additional routes are in ``models.routes``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.signals import pre_delete
-from django.dispatch import receiver
 from django.utils import timezone
 
 from ..aws import push
@@ -24,10 +22,12 @@ from .state import (
     flag_columns,
     keep_loaded_status,
 )
+from .synced import SyncedModel
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
 
+    from .routes import ApiGatewayAdditionalRoute
     from .sessions import WebSocketSession
 
 DOMAIN_NAME_RE = re.compile(
@@ -43,65 +43,9 @@ SYNCED_GATEWAY_FIELDS = (
     "target_base_endpoint",
     "stage_description",
 )
-SYNCED_ROUTE_FIELDS = ("route_key", "integration_url", "route_response")
 
 
 push_enabled = push.push_enabled  # 4.x's name here; the rule lives in ``aws.push``
-
-
-class SyncedModel(models.Model):
-    """Remembers the loaded values of the fields it pushes to AWS, to see what a save changed."""
-
-    synced_fields: tuple[str, ...] = ()
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def from_db(cls, *args: Any, **kwargs: Any) -> Any:
-        instance = super().from_db(*args, **kwargs)
-        instance._aws_snapshot = instance.synced_values()
-        return instance
-
-    def synced_values(self) -> dict[str, Any]:
-        return {name: self.__dict__[name] for name in self.synced_fields if name in self.__dict__}
-
-    def changed_synced_fields(self, saved: Any = None) -> dict[str, Any]:
-        """The changed fields (of those ``saved``, all if None) with their previous values.
-
-        The snapshot then holds what was saved.
-        """
-        previous = getattr(self, "_aws_snapshot", {})
-        current = {
-            name: value
-            for name, value in self.synced_values().items()
-            if saved is None or name in saved
-        }
-        self._aws_snapshot = {**previous, **current}
-        return {
-            name: previous[name]
-            for name, value in current.items()
-            if name in previous and previous[name] != value
-        }
-
-    def validate_saved(self, update_fields: Any) -> None:
-        """Validate what a save writes: every field, or only those in ``update_fields``.
-
-        A save of some fields is never refused for a field it does not write (a host that
-        ``allowed_integration_hosts`` no longer lists must not stop a secret rotation).
-        """
-        if update_fields is None:
-            self.full_clean()
-            return
-        names = set(update_fields)
-        self.clean_fields(exclude=[f.name for f in self._meta.fields if f.name not in names])
-        self.check_fields(names)
-
-    def clean(self) -> None:
-        self.check_fields(None)
-
-    def check_fields(self, names: set[str] | None) -> None:
-        """The model's own checks of the fields ``names`` (all when None)."""
 
 
 class ApiGateway(SyncedModel):
@@ -402,97 +346,3 @@ class ApiGateway(SyncedModel):
 
         with push.recording_outcome(self):
             return sync.rotate_secret(self)
-
-
-class ApiGatewayAdditionalRoute(SyncedModel):
-    """A custom route key that API Gateway forwards to its own Django URL."""
-
-    if TYPE_CHECKING:  # the foreign key's column, for checkers without the Django plugin
-        api_gateway_id: int
-
-    api_gateway = models.ForeignKey(
-        ApiGateway, on_delete=models.CASCADE, related_name="additional_routes"
-    )
-    name = models.CharField(max_length=63, help_text="Descriptive name for the route")
-    route_key = models.CharField(max_length=64, db_index=True)
-    integration_url = EndpointURLField()
-    deployed = models.BooleanField(default=False, editable=False)
-    route_response = models.BooleanField(
-        default=True,
-        db_default=True,
-        help_text="Send the handler's reply back to the client (an API Gateway route response).",
-    )
-    route_id = models.CharField(max_length=32, blank=True, default="", editable=False)
-    integration_id = models.CharField(max_length=32, blank=True, default="", editable=False)
-    created_on = models.DateTimeField(auto_now_add=True)
-    updated_on = models.DateTimeField(auto_now=True)
-
-    synced_fields = SYNCED_ROUTE_FIELDS
-
-    class Meta(SyncedModel.Meta):
-        unique_together = [["api_gateway", "route_key"]]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def save(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> None:
-        """Validate what is saved, save, and push it by ``aws.push``'s rule.
-
-        A route not yet in AWS (``deployed`` False) is created, a changed one updated, once
-        the transaction commits, when the gateway is deployed and pushing is on (the same
-        rule as the gateway's; 4.1.0 created a new route at once even with pushing off).
-        """
-        update_fields = kwargs.get("update_fields")
-        self.validate_saved(update_fields)
-        super().save(*args, **kwargs)
-        changed = self.changed_synced_fields(update_fields)
-        gateway = self.api_gateway
-        if not push.applies(gateway, bool(changed) or not self.deployed, push_to_aws):
-            return
-        from ..aws import provisioning
-
-        push.after_commit_batched(
-            gateway,
-            "provisioning routes",
-            (self, changed.get("route_key", "")),
-            lambda saved: provisioning.provision_routes(gateway, saved),
-            record=self,
-        )
-
-    def delete(self, *args: Any, push_to_aws: bool | None = None, **kwargs: Any) -> Any:
-        """Delete the record and, by ``aws.push``'s rule, the route from AWS (4.1.0's kwarg).
-
-        The route, its route responses and its integration are removed and the stage deployed
-        once the transaction commits. Deleting through a queryset or the admin does the same
-        (a ``pre_delete`` receiver), following ``WEBSOCKETS["push_changes_to_aws"]``.
-        """
-        self._push_to_aws = push_to_aws
-        return super().delete(*args, **kwargs)
-
-    def check_fields(self, names: set[str] | None) -> None:
-        if names is None or "integration_url" in names:
-            validate_integration_host(self.integration_url, "integration_url")
-
-
-@receiver(pre_delete, sender=ApiGatewayAdditionalRoute)
-def delete_route_from_aws(
-    sender: Any, instance: ApiGatewayAdditionalRoute, origin: Any = None, **kwargs: Any
-) -> None:
-    """A deleted route leaves AWS too, by the push rule; not when its gateway is deleted.
-
-    Deleting a gateway's record leaves its API in AWS as it is, routes included.
-    """
-    if isinstance(origin, ApiGateway) or getattr(origin, "model", None) is ApiGateway:
-        return
-    gateway = ApiGateway._base_manager.filter(pk=instance.api_gateway_id).first()
-    if gateway is None or not push.applies(gateway, True, getattr(instance, "_push_to_aws", None)):
-        return
-    from ..aws import provisioning
-
-    push.after_commit_batched(
-        gateway,
-        "deleting routes",
-        (instance.route_key, instance.route_id),
-        lambda routes: provisioning.delete_routes(gateway, routes),
-        record=instance,
-    )

@@ -44,7 +44,7 @@ def structured(
     filters: dict[str, Any], excludes: dict[str, Any], channel: str | None = None
 ) -> Selection:
     """A selection of plain field lookups, readable in the admin; ``channel``: its members
-    (connect-time channel or subscription, each connection once; ``subscriptions.in_channel``).
+    (connect-time channel or subscription, each connection once; ``in_channel``).
     """
     selection: Selection = {"filter": filters, "exclude": excludes}
     if channel is not None:
@@ -74,7 +74,10 @@ def from_queryset(queryset: QuerySet) -> Selection:
 
 
 def apply(selection: Selection, sessions: _QS) -> _QS:
-    """Narrow ``sessions`` (all of them) to what ``selection`` stands for.
+    """Narrow ``sessions`` (all of them) to ``selection``'s query or lookups.
+
+    Its channel, when it names one, is the sessions' own filter (``selected``, which applies
+    ``WebSocketSessionQuerySet.in_channel`` after this).
 
     ``signing.BadSignature`` when a query's signature matches neither ``SECRET_KEY`` nor
     any of ``SECRET_KEY_FALLBACKS`` (Django's ``Signer`` checks both): it can never be run.
@@ -90,10 +93,6 @@ def apply(selection: Selection, sessions: _QS) -> _QS:
                 "of SECRET_KEY_FALLBACKS."
             ) from None
         return sessions.filter(pk__in=RawSQL(sql, [_decode(value) for value in params]))
-    if "channel" in selection:
-        from .subscriptions import in_channel  # it imports the sessions, which import this
-
-        sessions = sessions.filter(in_channel(selection["channel"]))
     return sessions.filter(**selection["filter"]).exclude(**selection["exclude"])
 
 

@@ -1,13 +1,24 @@
-"""API Gateway connections, and the queryset that sends to them."""
+"""API Gateway connections, the queryset that sends to them, and how a connection ends.
+
+``mark_gone`` is the one way a connection stops being connected, whatever told us it ended:
+``$disconnect``, a 410 from AWS, cleanup past the connection limit,
+``WebSocketSession.disconnect()``, a logout or an ended login, and a deleted gateway all call
+it. Presence is read from the connected sessions, so marking a session here is what removes
+it from every channel's presence; the ``disconnected`` signal (and ``connection_gone`` when no
+``$disconnect`` came) follows once the transaction commits.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from .. import signals
+from ..conf import app_settings
 from .credentials import user_auth_matches
 from .gateways import ApiGateway
 from .selections import Selection, apply, from_queryset, structured
@@ -27,12 +38,28 @@ def send(data: Any, selection: Selection) -> DeliveryReport:
 
 
 class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
+    def in_channel(self, channel: str) -> WebSocketSessionQuerySet:
+        """The sessions in ``channel``: connected to it (``channel_name``, 4.x's way) or
+        subscribed to it (``models.subscriptions``), each once.
+
+        One filter, ``channel_name = c OR pk IN (subscribers of c)``: never a join, which
+        would repeat a session once per subscription. The subscriptions' model is reached
+        through the reverse relation, as it is defined on top of this one.
+        """
+        relation = self.model._meta.get_field("subscriptions")
+        subscriptions = cast("type[models.Model]", relation.related_model)
+        subscribers = subscriptions._default_manager.filter(channel=channel)
+        return self.filter(Q(channel_name=channel) | Q(pk__in=subscribers.values("session_id")))
+
     def connected(self) -> WebSocketSessionQuerySet:
         return self.filter(connected=True)
 
     def selected(self, selection: Selection) -> WebSocketSessionQuerySet:
         """The connected sessions ``selection`` stands for, unordered."""
-        return apply(selection, self.all()).filter(connected=True)
+        sessions: WebSocketSessionQuerySet = apply(selection, self.all())
+        if "channel" in selection:
+            sessions = sessions.in_channel(selection["channel"])
+        return sessions.filter(connected=True)
 
     def send_message(self, data: Any, max_workers: int | None = None) -> DeliveryReport:
         """Queue ``data`` for every connected session of this queryset; return its report.
@@ -48,7 +75,7 @@ class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):
         """Queue ``data`` for a channel, optionally leaving out one connection (the sender).
 
         Every connection in the channel gets it once: those that connected to it and those
-        subscribed to it (``models.subscriptions.in_channel``).
+        subscribed to it (``in_channel``).
         """
         return self._send_structured(data, {}, exclude, channel=channel_name)
 
@@ -159,7 +186,58 @@ class WebSocketSession(models.Model):
     def disconnect(self) -> None:
         """Ask API Gateway to close the connection and mark the session disconnected."""
         from ..aws.clients import delete_connection
-        from .gone import mark_one_gone
 
         delete_connection(self)
         mark_one_gone(self, signals.REASON_CLOSED)
+
+
+# What each signal's ``session`` carries (a partial instance: other fields load on access).
+_FIELDS = ("pk", "connection_id", "user", "channel_name", "api_gateway", "created_on")
+
+
+def mark_gone(sessions: QuerySet[WebSocketSession], reason: str) -> int:
+    """Mark the connected sessions of ``sessions`` disconnected; return how many were.
+
+    The rows are locked while they are read (``SELECT ... FOR UPDATE`` where the database has
+    it), so two paths marking the same connection at once send its signals once.
+    """
+    total = 0
+    size = app_settings.cleanup_batch_size
+    cursor = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                sessions.filter(connected=True, pk__gt=cursor)
+                .order_by("pk")
+                .select_for_update()
+                .only(*_FIELDS)[:size]
+            )
+            if not batch:
+                return total
+            WebSocketSession.objects.filter(pk__in=[s.pk for s in batch]).update(
+                connected=False, updated_on=timezone.now()
+            )
+            for session in batch:
+                session.connected = False
+        # Registered outside this block: a savepoint's callbacks would wait for the outer
+        # transaction even when there is none but a test case's.
+        signals.send_after_commit_call(lambda gone=batch: _announce(gone, reason))
+        total += len(batch)
+        cursor = batch[-1].pk
+        if len(batch) < size:
+            return total
+
+
+def mark_one_gone(session: WebSocketSession, reason: str) -> bool:
+    """``mark_gone`` for one loaded session, which is updated in place."""
+    marked = mark_gone(WebSocketSession.objects.filter(pk=session.pk), reason) == 1
+    session.connected = False
+    return marked
+
+
+def _announce(sessions: list[WebSocketSession], reason: str) -> None:
+    for session in sessions:
+        signals.disconnected.send(sender=WebSocketSession, session=session, reason=reason)
+    if reason in signals.UNANNOUNCED:
+        for session in sessions:
+            signals.connection_gone.send(sender=WebSocketSession, session=session, reason=reason)

@@ -12,8 +12,7 @@ from django.http import HttpRequest
 from .. import signals
 from .credentials import session_key_hashes
 from .gateways import ApiGateway
-from .gone import mark_gone
-from .sessions import WebSocketSession
+from .sessions import WebSocketSession, mark_gone
 
 
 @receiver(user_logged_out, dispatch_uid="websockets-close-sessions-on-logout")

@@ -2,9 +2,9 @@
 
 A connection is in channel ``c`` when its ``channel_name`` is ``c`` (4.x: the channel it
 connected to, its first subscription) or when it has a ``ChannelSubscription`` row for ``c``.
-``in_channel`` is the one selection of a channel's connections: a filter on the sessions
-table (``channel_name = c OR pk IN (subscribers of c)``), so a connection subscribed through
-both paths is selected once.
+The sessions' queryset method ``in_channel`` is the one selection of a channel's connections:
+a filter on the sessions table (``channel_name = c OR pk IN (subscribers of c)``), so a
+connection subscribed through both paths is selected once.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.db.models import Q
 
 from .channels import CHANNEL_NAME_MAX_LENGTH
 from .sessions import WebSocketSession
@@ -44,15 +43,9 @@ class ChannelSubscription(models.Model):
         return f"{self.session_id} in {self.channel}"
 
 
-def in_channel(channel: str) -> Q:
-    """The sessions in ``channel``, through either path, each once."""
-    subscribers = ChannelSubscription.objects.filter(channel=channel).values("session_id")
-    return Q(channel_name=channel) | Q(pk__in=subscribers)
-
-
 def members(channel: str) -> WebSocketSessionQuerySet:
-    """The connected sessions in ``channel``."""
-    return WebSocketSession.objects.connected().filter(in_channel(channel))
+    """The connected sessions in ``channel`` (``WebSocketSessionQuerySet.in_channel``)."""
+    return WebSocketSession.objects.connected().in_channel(channel)
 
 
 def channels_of(session_ids: list[int]) -> dict[int, set[str]]:
