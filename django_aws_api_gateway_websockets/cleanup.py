@@ -2,17 +2,23 @@
 
 Every function deletes in bounded batches by primary key (``models.deletion``), so no
 statement holds locks for long however many rows are due, and running it twice removes
-nothing more.
+nothing more. ``probe_idle_sessions`` asks API Gateway about idle connections, so one whose
+``$disconnect`` never came leaves presence long before the 2-hour limit.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.db.models import Q
 from django.utils import timezone
 
 from . import signals
+from .aws.clients import management_client
+from .aws.factory import is_valid_api_id, management_endpoint
+from .aws.outcomes import Outcome, classify, error_code
 from .conf import app_settings
 from .models import (
     ConnectionRateLimit,
@@ -22,6 +28,9 @@ from .models import (
     mark_gone,
 )
 from .models.deletion import delete_in_batches
+from .models.state import API_COMPLETE
+
+logger = logging.getLogger(__name__)
 
 
 def delete_stale_sessions() -> int:
@@ -34,6 +43,95 @@ def delete_stale_sessions() -> int:
     mark_gone(WebSocketSession.objects.filter(created_on__lt=cutoff), signals.REASON_EXPIRED)
     stale = WebSocketSession.objects.filter(Q(connected=False) | Q(created_on__lt=cutoff))
     return delete_in_batches(stale, "stale WebSocket sessions")
+
+
+def probe_idle_sessions() -> int:
+    """Ask API Gateway about connected sessions idle for ``presence_probe_idle_seconds``;
+    mark those it reports gone (``REASON_GONE``) and return how many were.
+
+    GetConnection (``GET @connections/{id}``) answers 410 ``GoneException`` for a connection
+    that no longer exists ("Use @connections commands in your backend service",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html;
+    boto3's get_connection, whose errors include GoneException,
+    https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/apigatewaymanagementapi/client/get_connection.html).
+    Live ones get ``updated_on`` touched (one UPDATE a batch), so they are asked again only
+    after another idle period. Only sessions of a deployed gateway are asked (``is_deployed``:
+    an API id and a deployment): records made by hand (the testing guide's) have no API in
+    AWS, and the ``clearWebSocketSessions`` command (4.x: deletion only) never asks. Any
+    other answer leaves the session as it is, logged; a throttled one ends the run, which
+    spares the account's request budget (the next run carries on).
+    """
+    now = timezone.now()
+    idle = now - timedelta(seconds=app_settings.presence_probe_idle_seconds)
+    # API Gateway answers 410 until $connect has returned (gone_grace_seconds, delivery).
+    connecting = now - timedelta(seconds=app_settings.gone_grace_seconds)
+    candidates = (
+        WebSocketSession.objects.filter(
+            connected=True,
+            updated_on__lt=idle,
+            created_on__lt=connecting,
+            api_gateway__provisioning_status__in=API_COMPLETE,
+        )
+        # ApiGateway.is_deployed in SQL: records made by hand have no API in AWS to ask.
+        .exclude(api_gateway__api_id__isnull=True)
+        .exclude(api_gateway__api_id="")
+        .exclude(api_gateway__deployment_id__isnull=True)
+        .exclude(api_gateway__deployment_id="")
+        .order_by("pk")
+    )
+    size = app_settings.cleanup_batch_size
+    cursor = 0
+    total = 0
+    while True:
+        batch = list(
+            candidates.filter(pk__gt=cursor).values_list(
+                "pk", "connection_id", "api_gateway__api_id", "api_gateway__stage_name"
+            )[:size]
+        )
+        if not batch:
+            return total
+        cursor = batch[-1][0]
+        gone: list[int] = []
+        alive: list[int] = []
+        throttled = False
+        for pk, connection_id, api_id, stage in batch:
+            if not is_valid_api_id(api_id) or stage is None:
+                continue
+            outcome = _probe(management_endpoint(api_id, stage), connection_id)
+            if outcome is Outcome.GONE:
+                gone.append(pk)
+            elif outcome is Outcome.DELIVERED:
+                alive.append(pk)
+            elif outcome is Outcome.THROTTLED:
+                throttled = True
+                break
+        if alive:
+            WebSocketSession.objects.filter(pk__in=alive, connected=True).update(
+                updated_on=timezone.now()
+            )
+        if gone:
+            total += mark_gone(WebSocketSession.objects.filter(pk__in=gone), signals.REASON_GONE)
+        if throttled or len(batch) < size:
+            if total:
+                logger.info("Presence probe: %d connections gone", total)
+            return total
+
+
+def _probe(endpoint: str, connection_id: str) -> Outcome:
+    """What GetConnection says of one connection (``DELIVERED``: it is there)."""
+    try:
+        management_client(endpoint).get_connection(ConnectionId=connection_id)
+    except (ClientError, BotoCoreError) as exc:
+        outcome = classify(exc)
+        if outcome is not Outcome.GONE:
+            logger.warning(
+                "Presence probe of %s: %s (%s); left as it is",
+                connection_id,
+                error_code(exc),
+                outcome.value,
+            )
+        return outcome
+    return Outcome.DELIVERED
 
 
 def token_cleanup_age(max_age_seconds: int | None = None) -> int:

@@ -270,6 +270,9 @@ class AppSettings:
     # Periodic cleanup
     cleanup_batch_size = Setting(1000)
     connection_max_age_seconds = Setting(7200)
+    # Connected sessions with no event for this long are asked about (GetConnection) by the
+    # probe_connections task, so one whose $disconnect never came leaves presence.
+    presence_probe_idle_seconds = Setting(300, valid=positive, expected="a positive number")
     token_max_age_seconds = Setting(300)
     rate_limit_retention_days = Setting(7)
     report_retention_days = Setting(7)

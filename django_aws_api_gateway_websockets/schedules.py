@@ -16,6 +16,9 @@ PREFIX = "django_aws_api_gateway_websockets"
 # not use django-celery-beat's database scheduler.
 INTERVALS: dict[str, timedelta] = {
     f"{PREFIX}.tasks.cleanup_sessions": timedelta(minutes=10),
+    # Idle connections whose $disconnect never came leave presence within
+    # presence_probe_idle_seconds plus this interval.
+    f"{PREFIX}.tasks.probe_connections": timedelta(minutes=5),
     f"{PREFIX}.tasks.cleanup_tokens": timedelta(minutes=5),
     f"{PREFIX}.tasks.cleanup_rate_limits": timedelta(hours=1),
     f"{PREFIX}.tasks.cleanup_delivery_reports": timedelta(hours=1),

@@ -32,7 +32,7 @@ delivery_finished = Signal()
 
 # Why a connection stopped being connected (the ``reason`` argument).
 REASON_DISCONNECT = "disconnect"  # its $disconnect event
-REASON_GONE = "gone"  # AWS answered 410 Gone to a post
+REASON_GONE = "gone"  # AWS answered 410 Gone to a post or to the probe's GetConnection
 REASON_EXPIRED = "expired"  # past API Gateway's connection limit, $disconnect never came
 REASON_CLOSED = "closed"  # server code closed it (WebSocketSession.disconnect, the admin)
 REASON_LOGIN_ENDED = "login_ended"  # logout, deactivated user, changed password

@@ -262,6 +262,11 @@ def cleanup_sessions() -> int:
 
 
 @shared_task(ignore_result=True)
+def probe_connections() -> int:
+    return cleanup.probe_idle_sessions()
+
+
+@shared_task(ignore_result=True)
 def cleanup_tokens() -> int:
     return cleanup.delete_expired_tokens()
 

@@ -177,3 +177,156 @@ def test_plain_schedule_names_real_tasks():
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in current_app.tasks
         assert entry["schedule"].total_seconds() > 0
+
+
+def client_error(code, status):
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetConnection",
+    )
+
+
+@pytest.fixture
+def management_api():
+    """A scripted Management API: ``answers[id]`` is raised, else GetConnection answers 200."""
+    from unittest.mock import Mock, patch
+
+    answers = {}
+    asked = []
+
+    def get_connection(ConnectionId):
+        asked.append(ConnectionId)
+        if ConnectionId in answers:
+            raise answers[ConnectionId]
+        return {"ConnectedAt": timezone.now()}
+
+    client = Mock()
+    client.get_connection.side_effect = get_connection
+    with patch(
+        "django_aws_api_gateway_websockets.models.get_boto3_client", return_value=client
+    ) as factory:
+        yield answers, asked, factory
+
+
+@pytest.fixture
+def deployed_gateway(api_gateway):
+    """The plugin's gateway with a deployment, as ``createApiGateway`` leaves it (set by an
+    UPDATE: a save of a deployed gateway would push to AWS)."""
+    type(api_gateway).objects.filter(pk=api_gateway.pk).update(deployment_id="dep1")
+    api_gateway.refresh_from_db()
+    return api_gateway
+
+
+@pytest.fixture
+def idle_session(deployed_gateway):
+    def make(name, idle=timedelta(minutes=10), gateway=deployed_gateway):
+        session = WebSocketSession.objects.create(
+            connection_id=name, api_gateway=gateway, channel_name="room"
+        )
+        WebSocketSession.objects.filter(pk=session.pk).update(
+            created_on=timezone.now() - idle, updated_on=timezone.now() - idle
+        )
+        return session
+
+    return make
+
+
+def connected_ids():
+    return sorted(
+        WebSocketSession.objects.filter(connected=True).values_list("connection_id", flat=True)
+    )
+
+
+def test_probe_marks_gone_connections_and_spares_live_ones(management_api, idle_session):
+    from django_aws_api_gateway_websockets import channels
+
+    answers, asked, factory = management_api
+    answers["ghost"] = client_error("GoneException", 410)
+    idle_session("ghost")
+    idle_session("alive")
+    assert channels.presence("room").connections == 2
+
+    assert tasks.probe_connections() == 1
+    assert sorted(asked) == ["alive", "ghost"]
+    assert factory.call_args.args[0] == "apigatewaymanagementapi"
+    assert connected_ids() == ["alive"]
+    assert channels.presence("room").connections == 1
+    # The live one was touched: not asked again before another idle period.
+    asked.clear()
+    assert tasks.probe_connections() == 0
+    assert asked == []
+
+
+def test_probe_leaves_recent_and_undeployed_sessions_alone(
+    management_api, idle_session, api_gateway, settings
+):
+    from django_aws_api_gateway_websockets.models import ApiGateway
+
+    answers, asked, _ = management_api
+    settings.WEBSOCKETS = {"presence_probe_idle_seconds": 300}
+    idle_session("recent", idle=timedelta(seconds=100))
+    no_api_id = ApiGateway.objects.create(
+        api_name="No API id",
+        target_base_endpoint="https://testserver/ws/",
+        stage_name="test",
+        api_created=True,
+    )
+    ApiGateway.objects.filter(pk=no_api_id.pk).update(deployment_id="dep2")
+    idle_session("no-api-id", gateway=no_api_id)
+    # The testing guide's record made by hand: an API id, no deployment in AWS.
+    by_hand = ApiGateway.objects.create(
+        api_name="By hand",
+        target_base_endpoint="https://testserver/ws/",
+        api_id="abc999",
+        api_created=True,
+        stage_name="test",
+    )
+    idle_session("by-hand", gateway=by_hand)
+    for name in ("recent", "no-api-id", "by-hand"):
+        answers[name] = client_error("GoneException", 410)
+
+    assert tasks.probe_connections() == 0
+    assert asked == []
+    assert connected_ids() == ["by-hand", "no-api-id", "recent"]
+
+
+def test_probe_leaves_throttled_and_failing_connections_connected(
+    management_api, idle_session, caplog
+):
+    answers, asked, _ = management_api
+    answers["failing"] = client_error("InternalServerErrorException", 500)
+    answers["throttled"] = client_error("LimitExceededException", 429)
+    idle_session("failing")
+    idle_session("throttled")
+
+    with caplog.at_level("WARNING", logger="django_aws_api_gateway_websockets.cleanup"):
+        assert tasks.probe_connections() == 0
+    assert connected_ids() == ["failing", "throttled"]
+    assert "LimitExceededException" in caplog.text
+    assert "InternalServerErrorException" in caplog.text
+    # Neither was touched: both are asked again next run.
+    asked.clear()
+    tasks.probe_connections()
+    assert asked == ["failing", "throttled"]
+
+
+def test_probe_works_in_bounded_batches(management_api, idle_session, settings):
+    answers, asked, _ = management_api
+    settings.WEBSOCKETS = {"cleanup_batch_size": 2}
+    for n in range(5):
+        idle_session(f"s{n}")
+        answers[f"s{n}"] = client_error("GoneException", 410)
+
+    assert tasks.probe_connections() == 5
+    assert sorted(asked) == [f"s{n}" for n in range(5)]
+    assert connected_ids() == []
+
+
+def test_session_cleanup_command_never_probes(management_api, idle_session):
+    _, asked, _ = management_api
+    idle_session("idle")
+    call_command("clearWebSocketSessions", stdout=StringIO())
+    assert asked == []
+    assert connected_ids() == ["idle"]

@@ -1,12 +1,14 @@
 """WebSocketView and WebSocketTokenView: dispatch, checks, and every kind of bad input."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.http import JsonResponse
 from django.test import Client
 from django.urls import path
+from django.utils import timezone
 
 from django_aws_api_gateway_websockets.models import (
     ConnectionRateLimit,
@@ -158,6 +160,15 @@ def test_message_counts_requests(client, websocket_session):
     post(client, "/ws/default", {"action": "default"})
     websocket_session.refresh_from_db()
     assert websocket_session.request_count == 3
+
+
+def test_a_message_is_an_event_the_presence_probe_counts(client, websocket_session):
+    """``updated_on`` is the last event: the probe asks AWS only about idle connections."""
+    long_ago = timezone.now() - timedelta(hours=1)
+    WebSocketSession.objects.filter(pk=websocket_session.pk).update(updated_on=long_ago)
+    post(client, "/ws/default", {"action": "ping"})
+    websocket_session.refresh_from_db()
+    assert websocket_session.updated_on > long_ago
 
 
 def test_session_user_is_request_user(client, websocket_session, websocket_user):

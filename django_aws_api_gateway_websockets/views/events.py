@@ -221,8 +221,9 @@ class WebSocketView(CompatibilityMixin, ConnectMixin, ChannelActionsMixin, PostO
                 break
         if not self.has_permissions(request, name):
             return self.permission_denied(request)
+        # updated_on is the last event: the presence probe asks AWS only about idle ones.
         WebSocketSession.objects.filter(pk=self.websocket_session.pk).update(
-            request_count=F("request_count") + 1
+            request_count=F("request_count") + 1, updated_on=timezone.now()
         )
         signals.send_after_commit(
             signals.message_received,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -20,8 +21,9 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connections
+from django.utils import timezone
 
-from django_aws_api_gateway_websockets import channels
+from django_aws_api_gateway_websockets import channels, cleanup
 from django_aws_api_gateway_websockets.localgateway import GatewayConfig, GatewayThread
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession
 from tests.support import wait_until
@@ -227,3 +229,50 @@ def test_a_connection_aws_reports_gone_leaves_presence(system: Any) -> None:
     found = asyncio.run(scenario())
     assert found["join"]["total"] == 2  # counted before the join event reached the ghost
     assert found["presence"]["connections"] == 1
+
+
+def test_the_probe_marks_a_dropped_connection_gone(system: Any) -> None:
+    """A socket cut with its ``$disconnect`` lost, and nothing posted to it: one probe run
+    (GetConnection through the local gateway, 410) takes it out of presence; the live
+    connection beside it stays."""
+    gateway, live_server = system
+    # Connected to lobby, then subscribed: a join event posted while $connect runs would get
+    # the 410 API Gateway answers until $connect returns (gone_grace_seconds is 0 here).
+    url = f"ws://127.0.0.1:{gateway.port}/test?channel=lobby"
+
+    async def scenario() -> tuple[str, str, int, int, int, datetime]:
+        async with aiohttp.ClientSession() as http:
+            cut = Client(await http.ws_connect(url, headers=headers(live_server)))
+            await cut.request({"action": "subscribe", "channel": "room-1"}, "subscribed")
+            cut_id = (await in_thread(_only_connected)).connection_id
+            live = Client(await http.ws_connect(url, headers=headers(live_server)))
+            await live.request({"action": "subscribe", "channel": "room-1"}, "subscribed")
+            live_id = await in_thread(
+                lambda: WebSocketSession.objects.exclude(connection_id=cut_id).get().connection_id
+            )
+            await in_thread(_drop, gateway, cut_id)
+            before = await in_thread(lambda: channels.presence("room-1").connections)
+            idle_since = await in_thread(_make_idle)
+            marked = await in_thread(cleanup.probe_idle_sessions)
+            after = await in_thread(lambda: channels.presence("room-1").connections)
+            await live.ws.close()
+            return cut_id, live_id, before, marked, after, idle_since
+
+    cut_id, live_id, before, marked, after, idle_since = asyncio.run(scenario())
+    assert before == 2  # the lost $disconnect left it "present"
+    assert marked == 1
+    assert not WebSocketSession.objects.get(connection_id=cut_id).connected
+    assert after == 1
+    # The live one was touched, so the next run will not ask about it again.
+    assert WebSocketSession.objects.get(connection_id=live_id).updated_on > idle_since
+
+
+def _make_idle() -> datetime:
+    """Both connections as if their last event was ten minutes ago (past the idle period,
+    within API Gateway's 2-hour limit, beyond which presence stops counting them anyway),
+    and their gateway deployed (by an UPDATE: a save would push to AWS), as the probe asks
+    only deployed gateways."""
+    ApiGateway.objects.filter(api_id="live1").update(deployment_id="live-deployment")
+    since = timezone.now() - timedelta(minutes=10)
+    WebSocketSession.objects.update(created_on=since, updated_on=since)
+    return since
