@@ -410,7 +410,7 @@ def main() -> int:
     scales = [int(n) for n in options.scales.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="ws-lanes-"))
     log(f"logs in {workdir}")
-    results: dict[str, Any] = {"load_average_at_start": Path("/proc/loadavg").read_text()[:14]}
+    results: dict[str, Any] = {"load_average_at_start": load_average()}
     with (workdir / "gateway.log").open("ab") as gateway_log:
         gateway = Gateway(gateway_log)
         try:
@@ -430,14 +430,24 @@ def main() -> int:
         finally:
             gateway.stop()
             flush_broker()
-    results["load_average_at_end"] = Path("/proc/loadavg").read_text()[:14]
-    print(table(results))
-    print(
-        f"\nLoad average (1, 5, 15 min) at the start {results['load_average_at_start']}, "
-        f"at the end {results['load_average_at_end']} (2 cores)."
-    )
-    if options.output:
-        options.output.write_text(json.dumps(results, indent=2, default=str))
+    results["load_average_at_end"] = load_average()
+    start, end = results["load_average_at_start"], results["load_average_at_end"]
+    return print_and_save(results, table(results), start, end, options.output)
+
+
+def load_average() -> str:
+    """The machine's load average (1, 5, 15 min): the context every figure is read in."""
+    return Path("/proc/loadavg").read_text()[:14]
+
+
+def print_and_save(
+    results: dict[str, Any], text: str, start: str, end: str, output: Path | None
+) -> int:
+    """Print the figures with the load they were measured under; save the raw results."""
+    print(text)
+    print(f"\nLoad average (1, 5, 15 min) at the start {start}, at the end {end} (2 cores).")
+    if output:
+        output.write_text(json.dumps(results, indent=2, default=str))
     return 0
 
 

@@ -34,7 +34,9 @@ from benchmarks.lanes import (  # noqa: E402
     BROKER_URL,
     database,
     flush_broker,
+    load_average,
     log,
+    print_and_save,
     run,
     side_env,
     workers,
@@ -171,7 +173,7 @@ def main() -> int:
     from benchmarks.services import Gateway
 
     scales = [int(n) for n in options.scales.split(",")] if not options.first_send else []
-    load_at_start = Path("/proc/loadavg").read_text()[:14]
+    load_at_start = load_average()
     workdir = Path(tempfile.mkdtemp(prefix="ws-scale-"))
     log(f"logs in {workdir}")
     db = "bench_lanes_scale"
@@ -226,15 +228,8 @@ def main() -> int:
             gateway.stop()
             flush_broker()
             database(db, create=False)
-    results["load_average"] = [load_at_start, Path("/proc/loadavg").read_text()[:14]]
-    print(table(results))
-    print(
-        f"\nLoad average (1, 5, 15 min) at the start {results['load_average'][0]}, at the end "
-        f"{results['load_average'][1]} (2 cores)."
-    )
-    if options.output:
-        options.output.write_text(json.dumps(results, indent=2, default=str))
-    return 0
+    results["load_average"] = [load_at_start, load_average()]
+    return print_and_save(results, table(results), *results["load_average"], options.output)
 
 
 def table(results: dict[str, Any]) -> str:
