@@ -45,3 +45,22 @@ def admins(address: str) -> list:
     import django
 
     return [address] if django.VERSION >= (6, 0) else [("Admin", address)]
+
+
+def gateway_change_form(client: Any, gateway: Any, **changes: str) -> tuple[str, dict]:
+    """The admin's change page of ``gateway`` and its form's data as a browser posts it back,
+    with ``changes`` and no inline routes."""
+    from django.urls import reverse
+
+    url = reverse("admin:django_aws_api_gateway_websockets_apigateway_change", args=[gateway.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "tags"}
+    data.update(
+        {
+            "tags": "{}",
+            "additional_routes-TOTAL_FORMS": "0",
+            "additional_routes-INITIAL_FORMS": "0",
+            **changes,
+        }
+    )
+    return url, data

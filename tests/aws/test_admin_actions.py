@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
+from tests.support import gateway_change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -72,16 +73,8 @@ def test_rotate_action(admin_client, aws, deployed):
 def test_editing_a_deployed_gateway_pushes_after_saving(
     admin_client, aws, deployed, django_capture_on_commit_callbacks
 ):
-    url = reverse("admin:django_aws_api_gateway_websockets_apigateway_change", args=[deployed.pk])
-    form = admin_client.get(url).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k != "tags"}
-    data.update(
-        {
-            "tags": "{}",
-            "target_base_endpoint": "https://moved.example.com/ws/",
-            "additional_routes-TOTAL_FORMS": "0",
-            "additional_routes-INITIAL_FORMS": "0",
-        }
+    url, data = gateway_change_form(
+        admin_client, deployed, target_base_endpoint="https://moved.example.com/ws/"
     )
     # The push runs when the admin's transaction commits (here: when the capture ends).
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

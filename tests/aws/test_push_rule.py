@@ -2,9 +2,9 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
+from tests.support import gateway_change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -77,17 +77,7 @@ def test_a_change_aws_does_not_hold_is_not_pushed(
 def test_the_admin_decides_by_the_same_rule(
     admin_client, aws, deployed, django_capture_on_commit_callbacks
 ):
-    url = reverse("admin:django_aws_api_gateway_websockets_apigateway_change", args=[deployed.pk])
-    form = admin_client.get(url).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k != "tags"}
-    data.update(
-        {
-            "tags": "{}",
-            "default_channel_name": "lobby",
-            "additional_routes-TOTAL_FORMS": "0",
-            "additional_routes-INITIAL_FORMS": "0",
-        }
-    )
+    url, data = gateway_change_form(admin_client, deployed, default_channel_name="lobby")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert admin_client.post(url, data).status_code == 302
     assert callbacks == []  # a field AWS does not hold: the model's rule pushes nothing
