@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,16 +45,25 @@ def history_fetches(page: Any) -> dict[str, int]:
     return page.evaluate("() => ({...window.chatDemo.stats.historyFetches})")
 
 
-def block_token_requests(page: Any) -> list[int]:
-    """Make the page's token requests fail (503) until unrouted: it cannot reconnect."""
+def block_token_requests(page: Any) -> Callable[[], int]:
+    """Make the page's token requests fail (503) until unrouted: it cannot reconnect.
+
+    Returns a function that counts the refused requests. Playwright's sync API runs a route
+    handler only while Python is inside one of its calls, so the count first lets the page's
+    pending requests through to the handler (a bare poll of a list would never see them).
+    """
     refused: list[int] = []
 
     def refuse(route: Any) -> None:
         refused.append(1)
         route.fulfill(status=503, content_type="application/json", body='{"error": "down"}')
 
+    def count() -> int:
+        page.wait_for_timeout(50)
+        return len(refused)
+
     page.route("**/api/ws-token/", refuse)
-    return refused
+    return count
 
 
 def last_report(page: Any) -> dict[str, Any]:
@@ -286,7 +296,7 @@ def test_client_reconnects_after_its_socket_is_cut_and_recovers_what_it_missed(
     bob.click("button[data-room=random]")
     send(bob, elsewhere)
     expect_message(bob, elsewhere)
-    wait_until(lambda: refused, what="the page to try (and fail) to reconnect")
+    wait_until(refused, what="the page to try (and fail) to reconnect")
     assert not set(missed) & set(message_texts(alice))
 
     alice.unroute("**/api/ws-token/")
