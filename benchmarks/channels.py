@@ -47,7 +47,7 @@ from django.test.utils import (  # noqa: E402
     teardown_databases,
 )
 
-from django_aws_api_gateway_websockets import channels, tasks  # noqa: E402
+from django_aws_api_gateway_websockets import channels, sending  # noqa: E402
 from django_aws_api_gateway_websockets.channels import streams  # noqa: E402
 from django_aws_api_gateway_websockets.models import ApiGateway, WebSocketSession  # noqa: E402
 from django_aws_api_gateway_websockets.models.selections import structured  # noqa: E402
@@ -133,7 +133,7 @@ def publish_with_db_history(channel: str) -> None:
     publication_id = str(uuid.uuid4())
     data_json = encode_frame(DATA)
     offset, epoch = db_append(channel, publication_id, data_json)
-    tasks.send(
+    sending.send(
         publication(channel, offset, epoch, DATA, publication_id), structured({}, {}, channel)
     )
 

@@ -11,7 +11,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from .aws.credentials import credentials_source
-from .aws.factory import is_loopback
+from .boto3_factory import is_loopback
 from .conf import (
     AppSettings,
     Setting,

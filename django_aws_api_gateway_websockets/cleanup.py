@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from . import signals
 from .aws.clients import management_client
-from .aws.factory import is_valid_api_id, management_endpoint
 from .aws.outcomes import Outcome, classify, error_code
+from .boto3_factory import is_valid_api_id, management_endpoint
 from .conf import app_settings
 from .models import (
     ConnectionRateLimit,

@@ -1,4 +1,4 @@
-"""Celery tasks, and the only module of the app that talks to Celery.
+"""Celery tasks: the delivery engine, the recovery and the cleanup bound to Celery.
 
 Every publish names its queue (the fast lane ``WEBSOCKETS["realtime_queue"]`` for planning and
 for sends of one batch, the bulk lane ``WEBSOCKETS["delivery_queue"]`` for the batches of larger
@@ -6,14 +6,13 @@ sends, and the default schedules ``WEBSOCKETS["maintenance_queue"]``), so any Ce
 configured from Django settings routes the app's tasks with no routes of its own. Delivery
 tasks acknowledge only once done and are requeued if their worker dies, so a message may run
 twice; the engine's leases make a second run harmless, and its recovery task queues again
-whatever a lost message left.
+whatever a lost message left. How a message reaches a worker (the broker, or inline under
+``CELERY_TASK_ALWAYS_EAGER``) is ``publishing``'s; the caller's side of a send is ``sending``'s.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -22,16 +21,13 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import celeryd_after_setup, celeryd_init
-from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError, close_old_connections
-from kombu import pools as kombu_pools
-from kombu.exceptions import OperationalError as BrokerError
 
 from . import cleanup, metrics, tracing
 from .conf import app_settings, package_queues
 from .delivery import BULK, REALTIME, enqueue, plan, post, recover, retry
-from .models import DeliveryBatch, DeliveryReport
-from .models.selections import Selection
+from .models import DeliveryBatch
+from .publishing import publisher
 
 logger = logging.getLogger(__name__)
 
@@ -46,32 +42,6 @@ DELIVERY_OPTIONS: dict[str, Any] = {
 # A task whose database went away retries this often before its lease is left to recovery.
 DATABASE_RETRIES = 10
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-# kombu raises its OperationalError for most broker trouble, the socket's own otherwise.
-BROKER_ERRORS = (BrokerError, ConnectionError, TimeoutError)
-
-
-def send(data: Any, selection: Selection) -> DeliveryReport:
-    """Record a send in the caller's transaction; publish its planning after commit."""
-    with tracing.span("websockets.send", kind="producer") as span:
-        report = enqueue.record(data, selection)
-        tracing.set_attributes(span, {"websockets.delivery_id": str(report.pk)})
-        # Captured now: the planning is published after commit, maybe outside this span.
-        queue_plan(str(report.pk), tracing.carrier())
-    metrics.send_recorded()
-    return report
-
-
-def delivers_eagerly() -> bool:
-    """Whether sends are delivered before they return (``CELERY_TASK_ALWAYS_EAGER``)."""
-    return bool(plan_delivery.app.conf.task_always_eager)
-
-
-def queue_plan(report_id: str, headers: dict[str, str] | None = None) -> None:
-    """Publish a send's planning from the outbox once the caller's transaction commits."""
-    release = partial(release_from_outbox, report_id, headers)
-    if not enqueue.run_after_commit(release) and plan_delivery.app.conf.task_always_eager:
-        # Test case transactions never commit; see ``deliver_deferred_eager_sends``.
-        _deferred_eager_sends().append(release)
 
 
 def release_from_outbox(report_id: str, headers: dict[str, str] | None = None) -> bool:
@@ -108,76 +78,28 @@ def publish(
     lane: str = BULK,
     headers: dict[str, str] | None = None,
 ) -> bool:
-    """Hand one message to the broker; False, at once, when it does not answer.
+    """Publish ``task(*args)`` on ``lane``'s queue; False when the broker did not take it.
 
-    One connection attempt and no publish retries (Celery's defaults retry for seconds):
-    a caller never waits on an outage. What was not published is still held by a lease
-    (or waits in the outbox), and the recovery task publishes it later. The message carries
-    ``headers``, else the current trace context.
+    The message carries ``headers``, else the current trace context.
     """
-    options: dict[str, Any] = {
-        "countdown": countdown,
-        "queue": lane_queue(lane),
-        "headers": tracing.carrier() if headers is None else headers,
-    }
-    if task.app.conf.task_always_eager:
-        task.apply_async(args, **options)
-        return True
-    try:
-        with task.app.producer_or_acquire() as producer:
-            producer.connection.ensure_connection(max_retries=0)
-            task.apply_async(args, producer=producer, retry=False, **options)
-    except BROKER_ERRORS as exc:
-        logger.warning("Broker unavailable; %s%s left to recovery: %s", task.name, args, exc)
-        return False
-    return True
+    return publisher(task.app).publish(
+        task,
+        args,
+        countdown=countdown,
+        queue=lane_queue(lane),
+        headers=tracing.carrier() if headers is None else headers,
+    )
+
+
+def warm_up_publishing() -> None:
+    """Prepare this process's first publish (``publishing.BrokerPublisher.warm_up``)."""
+    app = plan_delivery.app
+    publisher(app).warm_up(app)
 
 
 def traced(task: Task, name: str, attributes: dict[str, Any]) -> Any:
     """A consumer span for ``task``, continuing the trace its message carries."""
     return tracing.span(name, attributes, headers=task.request.headers or {}, kind="consumer")
-
-
-def warm_up_publishing() -> None:
-    """Prepare the first publish of this process in the background: a send's caller then
-    pays for its own message only, not for a first connection (most of 150 ms otherwise).
-
-    Builds what Celery builds on first use (message builder and sender, routes, the disabled
-    event dispatcher, the producer pool, the transport's module) and opens one broker
-    connection in the pool. A process that forks after this (a web server's preloaded app,
-    prefork workers) must not share that socket: the child drops the pool without closing
-    it, as Celery itself does after a fork. A broker that does not answer costs nothing
-    here: the first send tries again, as it would have. Eager mode publishes nothing.
-    """
-    app = plan_delivery.app
-    if app.conf.task_always_eager:
-        return
-    os.register_at_fork(after_in_child=partial(_forget_publisher, app))
-
-    def warm() -> None:
-        with suppress(Exception):  # only a head start: a failure here is the first send's
-            amqp = app.amqp
-            for name in ("create_task_message", "send_task_message", "router", "queues"):
-                getattr(amqp, name)
-            amqp._event_dispatcher  # noqa: B018 - built on first access
-            with app.producer_or_acquire() as producer:
-                producer.connection.ensure_connection(max_retries=0)
-
-    threading.Thread(target=warm, name="ws-warm-publishing", daemon=True).start()
-
-
-def _forget_publisher(app: Any) -> None:
-    """In a forked child: drop the parent's broker connections; the child opens its own.
-
-    What Celery and kombu do after a billiard fork, for any fork: their pools are forgotten,
-    never closed (closing a channel may send commands on the parent's behalf).
-    """
-    kombu_pools.connections.clear()
-    kombu_pools.producers.clear()
-    app._pool = None
-    amqp = app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
 
 
 def batch_attributes(batch_id: int, attempt: int) -> dict[str, Any]:
@@ -188,13 +110,13 @@ def run_owned(task: Task, work: Callable[[str], None]) -> None:
     """Run ``work`` under leases owned by this task (its id, kept across its retries).
 
     On a database error the connection is dropped and the task retried with backoff;
-    when retries run out the lease expires and recovery takes the work over. Eager tasks
-    (tests) raise it instead.
+    when retries run out the lease expires and recovery takes the work over. Inline tasks
+    (the test transport) raise it instead.
     """
     try:
         work(task.request.id or uuid.uuid4().hex)
     except DATABASE_ERRORS as exc:
-        if task.request.is_eager:
+        if not publisher(task.app).retries_later:
             raise
         with suppress(*DATABASE_ERRORS):  # already gone: the retry opens a new one
             close_old_connections()
@@ -206,8 +128,7 @@ def run_owned(task: Task, work: Callable[[str], None]) -> None:
 @shared_task(**DELIVERY_OPTIONS)
 def plan_delivery(self: Task, report_id: str, lane: str = REALTIME) -> None:
     """Resolve a send's recipients into batches: post a one-batch send now, queue the rest."""
-    # The young-connection retry waits for $connect to finish; an eager task cannot wait.
-    grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
+    grace = publisher(self.app).gone_grace_seconds()
 
     def work(owner: str) -> None:
         def post_now(batch: DeliveryBatch) -> None:
@@ -230,7 +151,7 @@ def plan_delivery(self: Task, report_id: str, lane: str = REALTIME) -> None:
 @shared_task(**DELIVERY_OPTIONS)
 def deliver_batch(self: Task, batch_id: int, attempt: int, lane: str = BULK) -> None:
     """Post one attempt of one batch."""
-    grace = 0 if self.request.is_eager else app_settings.gone_grace_seconds
+    grace = publisher(self.app).gone_grace_seconds()
     with traced(self, "websockets.batch", batch_attributes(batch_id, attempt)):
         run_owned(
             self, lambda owner: post.deliver(batch_id, attempt, owner, queue_batch, grace, lane)
@@ -292,30 +213,6 @@ def send_presence_count(channel: str) -> None:
 def queue_presence_count(channel: str, countdown: float) -> None:
     """Publish the trailing count on the fast lane: it is one small send, due at once."""
     publish(send_presence_count, (channel,), countdown, lane=REALTIME)
-
-
-# Eager mode inside test cases: a send made inside a request's atomic block
-# (ATOMIC_REQUESTS) waits for a commit that the test's own transaction never makes.
-# When the request is over, such sends are published if they still exist; a send whose
-# block rolled back is gone from the database, so its release finds nothing to publish.
-_eager = threading.local()
-
-
-def _deferred_eager_sends() -> list[Callable[[], bool]]:
-    if not hasattr(_eager, "sends"):
-        _eager.sends = []
-    return _eager.sends
-
-
-def deliver_deferred_eager_sends(**kwargs: Any) -> None:
-    sends = _deferred_eager_sends()
-    if sends and enqueue.outside_transactions():
-        pending, sends[:] = list(sends), []
-        for release in pending:
-            release()
-
-
-request_finished.connect(deliver_deferred_eager_sends, dispatch_uid=__name__)
 
 
 # Workers: a plain ``celery -A proj worker`` consumes only the app's declared queues (often

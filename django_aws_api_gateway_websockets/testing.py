@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from .aws import interception
-from .aws.factory import is_loopback
+from .boto3_factory import is_loopback
 
 if TYPE_CHECKING:
     from django.test import Client
@@ -189,7 +189,7 @@ def capture_messages() -> Iterator[Outbox]:
     from django.db.models.signals import post_save
 
     from .models import DeliveryReport
-    from .tasks import delivers_eagerly
+    from .sending import delivers_eagerly
 
     outbox = Outbox()
     sends: list[Any] = []

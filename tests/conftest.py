@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 import pytest
 
-from django_aws_api_gateway_websockets.aws import factory
+from django_aws_api_gateway_websockets import boto3_factory as factory
 
 
 @pytest.fixture

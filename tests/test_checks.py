@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from django_aws_api_gateway_websockets.aws import factory
+from django_aws_api_gateway_websockets import boto3_factory as factory
 from django_aws_api_gateway_websockets.checks import check_settings
 from django_aws_api_gateway_websockets.conf import AppSettings, app_settings, integration_hosts
 from django_aws_api_gateway_websockets.fields import validate_integration_host

@@ -587,7 +587,8 @@ def test_planning_that_lost_its_lease_stops(sessions, settings):
 
 @pytest.mark.parametrize("error", [OperationalError, InterfaceError])
 def test_database_errors_close_the_connection_and_retry_with_backoff(error):
-    task = Mock(request=Mock(id="task-1", retries=3, is_eager=False))
+    task = Mock(request=Mock(id="task-1", retries=3))
+    task.app.conf.task_always_eager = False  # a worker's: it retries later
     task.retry.side_effect = lambda **kw: Retry(exc=kw["exc"], when=kw["countdown"])
     owners = []
 
@@ -606,8 +607,9 @@ def test_database_errors_close_the_connection_and_retry_with_backoff(error):
     assert 4 <= task.retry.call_args.kwargs["countdown"] <= 8
 
 
-def test_eager_tasks_raise_database_errors():
-    task = Mock(request=Mock(id="t", retries=0, is_eager=True))
+def test_inline_tasks_raise_database_errors():
+    task = Mock(request=Mock(id="t", retries=0))
+    task.app.conf.task_always_eager = True  # the test transport: nothing would retry it
     with pytest.raises(OperationalError):
         tasks.run_owned(task, Mock(side_effect=OperationalError("gone")))
     task.retry.assert_not_called()
@@ -643,7 +645,7 @@ def test_enqueue_makes_no_aws_call(sessions):
     factory = Mock()
     with (
         patch(PATCH_CLIENT, factory),
-        patch("django_aws_api_gateway_websockets.tasks.queue_plan"),
+        patch("django_aws_api_gateway_websockets.sending.queue_plan"),
     ):
         WebSocketSession.objects.all().send_message({"type": "x"})
     factory.assert_not_called()
@@ -654,7 +656,7 @@ def test_enqueue_is_constant_in_recipients(api_gateway, django_assert_num_querie
     WebSocketSession.objects.bulk_create(
         WebSocketSession(connection_id=f"n-{n}", api_gateway=api_gateway) for n in range(300)
     )
-    with patch("django_aws_api_gateway_websockets.tasks.queue_plan") as queue_plan:
+    with patch("django_aws_api_gateway_websockets.sending.queue_plan") as queue_plan:
         with django_assert_num_queries(1):
             WebSocketSession.objects.filter(channel_name="").send_message({"type": "x"})
         with django_assert_num_queries(1):

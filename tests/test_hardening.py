@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.urls import path
 
-from django_aws_api_gateway_websockets.aws.factory import management_endpoint
+from django_aws_api_gateway_websockets.boto3_factory import management_endpoint
 from django_aws_api_gateway_websockets.models import (
     ApiGateway,
     ChannelPermission,

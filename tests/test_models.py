@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from django_aws_api_gateway_websockets.aws import factory
+from django_aws_api_gateway_websockets import boto3_factory as factory
 from django_aws_api_gateway_websockets.models import (
     ApiGateway,
     ApiGatewayAdditionalRoute,

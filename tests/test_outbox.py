@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.test import TestCase
 from django.urls import path
 
-from django_aws_api_gateway_websockets import tasks
+from django_aws_api_gateway_websockets import sending, tasks
 from django_aws_api_gateway_websockets.models import ApiGateway, DeliveryReport, WebSocketSession
 from django_aws_api_gateway_websockets.testing import capture_messages
 
@@ -118,7 +118,7 @@ def test_send_while_the_broker_is_down_returns_and_waits_in_the_outbox(members):
 
 @pytest.mark.django_db
 def test_only_one_publisher_claims_a_send(members):
-    with patch.object(tasks, "queue_plan"):
+    with patch.object(sending, "queue_plan"):
         report = WebSocketSession.objects.send_to_channel("general", {"type": "x"})
     published = []
 

@@ -6,7 +6,7 @@ import pytest
 from celery import Celery
 from celery.signals import before_task_publish
 
-from django_aws_api_gateway_websockets import tasks
+from django_aws_api_gateway_websockets import publishing, tasks
 from django_aws_api_gateway_websockets.conf import package_queues
 from django_aws_api_gateway_websockets.delivery import REALTIME
 from django_aws_api_gateway_websockets.schedules import install_default_schedules
@@ -93,6 +93,6 @@ def test_a_forked_child_never_publishes_on_its_parents_broker_connections():
     app = Celery("forked", set_as_current=False, broker="memory://")
     pool = app.pool
     producers = app.amqp.producer_pool
-    tasks._forget_publisher(app)
+    publishing._forget_connections(app)
     assert app.pool is not pool
     assert app.amqp.producer_pool is not producers

@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import path
 from moto import mock_aws
 
+from django_aws_api_gateway_websockets import boto3_factory as factory
 from django_aws_api_gateway_websockets import models
-from django_aws_api_gateway_websockets.aws import factory, interception
+from django_aws_api_gateway_websockets.aws import interception
 from django_aws_api_gateway_websockets.aws.direct_post import supports
 from django_aws_api_gateway_websockets.models import WebSocketSession
 from django_aws_api_gateway_websockets.testing import (

@@ -21,7 +21,6 @@ selection expressions", https://docs.aws.amazon.com/apigateway/latest/developerg
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,11 +36,6 @@ ROUTE_RESPONSE_KEY = "$default"
 
 def header(name: str) -> str:
     return f"integration.request.header.{name}"
-
-
-def new_secret() -> str:
-    """A gateway secret: URL-safe characters only, so it sits in a '...' static value as is."""
-    return secrets.token_urlsafe(32)
 
 
 def mappings() -> dict[str, tuple[str, str]]:

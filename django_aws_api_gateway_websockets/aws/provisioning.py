@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ..gateway_secrets import new_secret
 from .clients import boto3_client
 from .differences import apply, gateway_differences, route_differences
-from .integrations import additional_route, built_in_routes, new_secret
+from .integrations import additional_route, built_in_routes
 from .push import recording_outcome
 from .remote import RemoteApi, integration_id_of, is_not_found
 from .throttling import ThrottledClient

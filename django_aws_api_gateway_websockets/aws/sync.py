@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..gateway_secrets import new_secret
 from .differences import (
     API_ATTRIBUTES,
     Difference,
@@ -18,7 +19,7 @@ from .differences import (
     gateway_differences,
     unrecorded_routes,
 )
-from .integrations import additional_route, built_in_routes, new_secret, secret_parameter
+from .integrations import additional_route, built_in_routes, secret_parameter
 from .provisioning import deploy, provisioning_client, record_routes
 from .remote import RemoteApi, integration_id_of, reporting_errors
 from .throttling import ThrottledClient

@@ -23,7 +23,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from .. import signals, tasks
+from .. import sending, signals
 from ..models import ChannelSubscription, DeliveryReport, WebSocketSession
 from ..models.channels import is_valid_channel_name, may_join
 from ..models.selections import structured
@@ -126,7 +126,7 @@ def unsubscribe(target: Any, channel: str, *, notify: bool = True) -> int:
         leaving.update(by_name)
     if notify and leaving:  # sent outside the block, as sends made in it would wait for it
         frame = library_frame("unsubscribed", channel)
-        tasks.send(frame, structured({"pk__in": sorted(leaving)}, {}))
+        sending.send(frame, structured({"pk__in": sorted(leaving)}, {}))
     for pk in leaving:
         signals.send_after_commit(
             signals.unsubscribed, WebSocketSession, session=sessions[pk], channel=channel
@@ -158,7 +158,7 @@ def publish(channel: str, data: Any, *, exclude: str | None = None) -> Publicati
         offset, epoch = streams.append(channel, publication_id, data_json)
         frame = publication(channel, offset, epoch, json.loads(data_json), publication_id)
         excludes = {"connection_id": exclude} if exclude else {}
-        report = tasks.send(frame, structured({}, excludes, channel))
+        report = sending.send(frame, structured({}, excludes, channel))
         done.append(Publication(channel, offset, epoch, publication_id, report))
 
     run_after_commit(publish_now)

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .. import tasks
+from .. import sending, tasks
 from ..conf import app_settings
 from ..models import WebSocketSession
 from ..models.selections import structured
@@ -107,7 +107,7 @@ def announce(channel: str, kind: str, session: WebSocketSession) -> None:
         frame = library_frame(
             kind, channel, user=user, connections=mine, total=total, anonymous=anonymous
         )
-    tasks.send(frame, structured({}, {}, channel))
+    sending.send(frame, structured({}, {}, channel))
 
 
 def _counts(sessions: Any) -> tuple[int, int]:
@@ -125,7 +125,7 @@ def send_count(channel: str) -> None:
 
 def _send_counts(channel: str, total: int, anonymous: int) -> None:
     frame = library_frame("presence_count", channel, total=total, anonymous=anonymous)
-    tasks.send(frame, structured({}, {}, channel))
+    sending.send(frame, structured({}, {}, channel))
 
 
 def _throttle(channel: str, what: str) -> bool:

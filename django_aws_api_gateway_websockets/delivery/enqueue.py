@@ -1,9 +1,8 @@
-"""The caller's side of a send: validate and record it, then publish it once after commit.
+"""The outbox: a send's report, recorded in the caller's transaction and claimed once to publish.
 
-The database is the outbox: the report is saved in the caller's transaction and carries
-whether its planning was handed to the broker (``published_on``). No AWS call and no
-recipient row is touched here, so a send costs the caller the same for one recipient as for
-a million.
+``sending.send()`` is the caller's side that uses it. The report carries whether its planning
+was handed to the broker (``published_on``); no AWS call and no recipient row is touched here,
+so a send costs the caller the same for one recipient as for a million.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from .. import metrics, tracing
 from ..aws.clients import management_poster
-from ..aws.factory import is_valid_api_id, management_endpoint
 from ..aws.outcomes import Outcome, classify, error_code, for_recipient
+from ..boto3_factory import is_valid_api_id, management_endpoint
 from ..conf import app_settings
 from ..models import DeliveryBatch, WebSocketSession
 from . import BULK, QueueBatch, budget, lease

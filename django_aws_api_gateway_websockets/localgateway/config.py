@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..aws.factory import LOCAL_KEY
+from ..boto3_factory import LOCAL_KEY
 
 # API Gateway only accepts these characters in stage names; holding the local
 # gateway to the same rule also keeps the stage safe to use as a literal URL segment.

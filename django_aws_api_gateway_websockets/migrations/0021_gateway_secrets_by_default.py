@@ -17,7 +17,7 @@ def give_pending_secrets(apps, schema_editor):
     gateways = gateway_model.objects.using(schema_editor.connection.alias)
     unprotected = gateways.filter(gateway_secret="", pending_gateway_secret="")
     for pk in unprotected.values_list("pk", flat=True):
-        # As aws.integrations.new_secret (migrations do not import app code that may change).
+        # As gateway_secrets.new_secret (migrations do not import app code that may change).
         gateways.filter(pk=pk).update(pending_gateway_secret=secrets.token_urlsafe(32))
 
 

@@ -6,7 +6,7 @@
 get_boto3_client")`` intercepts them all.
 """
 
-from ..aws.factory import get_boto3_client, get_region_name
+from ..boto3_factory import get_boto3_client, get_region_name
 from ..conf import MAX_MESSAGE_BYTES
 from ..fields import validate_integration_host
 from .channels import ChannelPermission, ChannelPermissionRule

@@ -11,9 +11,9 @@ from django.db import models
 from django.utils import timezone
 
 from ..aws import push
-from ..aws.factory import API_ID_MESSAGE, API_ID_PATTERN, management_endpoint
-from ..aws.integrations import new_secret
+from ..boto3_factory import API_ID_MESSAGE, API_ID_PATTERN, management_endpoint
 from ..fields import EndpointURLField, validate_integration_host
+from ..gateway_secrets import new_secret
 from .channels import CHANNEL_NAME_MAX_LENGTH, validate_channel_name
 from .state import (
     API_COMPLETE,

@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 def send(data: Any, selection: Selection) -> DeliveryReport:
     """Queue ``data`` for the sessions ``selection`` stands for (the delivery engine's entry)."""
     # The one import up the layers: the 4.x send methods live on models, the engine above.
-    from .. import tasks
+    from .. import sending
 
-    return tasks.send(data, selection)
+    return sending.send(data, selection)
 
 
 class WebSocketSessionQuerySet(models.QuerySet["WebSocketSession"]):

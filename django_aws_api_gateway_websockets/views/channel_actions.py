@@ -21,7 +21,7 @@ from ..conf import MAX_MESSAGE_BYTES, app_settings
 from ..models import ChannelSubscription, WebSocketSession
 from ..models.selections import structured
 from ..payload import encode_frame, library_frame
-from ..tasks import send
+from ..sending import send
 from ..transactions import outside_transactions
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ def ensure_gateway(api_id: str, stage: str, target: str) -> Any:
     It gets its own secret, as provisioning gives every gateway: the local gateway sends it
     with every event and the views refuse events without it.
     """
-    from django_aws_api_gateway_websockets.aws.integrations import new_secret
+    from django_aws_api_gateway_websockets.gateway_secrets import new_secret
     from django_aws_api_gateway_websockets.models import ApiGateway
 
     gateway = ApiGateway.objects.filter(api_id=api_id).first() or ApiGateway(

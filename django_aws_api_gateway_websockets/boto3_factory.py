@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from ..conf import app_settings
+from .conf import app_settings
 
 NO_REGION = (
     "AWS_GATEWAY_REGION_NAME or AWS_REGION_NAME must be set within settings.py: without a "
