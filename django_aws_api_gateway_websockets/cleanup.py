@@ -20,6 +20,7 @@ from .aws.clients import management_client
 from .aws.outcomes import Outcome, classify, error_code
 from .boto3_factory import is_valid_api_id, management_endpoint
 from .conf import app_settings
+from .delivery import budget
 from .models import (
     ConnectionRateLimit,
     DeliveryReport,
@@ -59,7 +60,10 @@ def probe_idle_sessions() -> int:
     an API id and a deployment): records made by hand (the testing guide's) have no API in
     AWS, and the ``clearWebSocketSessions`` command (4.x: deletion only) never asks. Any
     other answer leaves the session as it is, logged; a throttled one ends the run, which
-    spares the account's request budget (the next run carries on).
+    spares the account's request budget (the next run carries on). Every call draws from the
+    account's budget that the sends' posts draw from (``delivery.budget``): AWS throttles
+    every API of an account and Region together, so a probe run slows the posts of a
+    broadcast instead of competing with them, and its 429 slows them too.
     """
     now = timezone.now()
     idle = now - timedelta(seconds=app_settings.presence_probe_idle_seconds)
@@ -119,10 +123,15 @@ def probe_idle_sessions() -> int:
 
 def _probe(endpoint: str, connection_id: str) -> Outcome:
     """What GetConnection says of one connection (``DELIVERED``: it is there)."""
+    client = management_client(endpoint)
+    spend = budget.for_poster(client)
+    spend.take()
     try:
-        management_client(endpoint).get_connection(ConnectionId=connection_id)
+        client.get_connection(ConnectionId=connection_id)
     except (ClientError, BotoCoreError) as exc:
         outcome = classify(exc)
+        if outcome is Outcome.THROTTLED:
+            spend.throttled()
         if outcome is not Outcome.GONE:
             logger.warning(
                 "Presence probe of %s: %s (%s); left as it is",

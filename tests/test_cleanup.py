@@ -1,5 +1,6 @@
 """Periodic cleanup: tasks, commands and default schedules."""
 
+import uuid
 from datetime import timedelta
 from io import StringIO
 
@@ -330,3 +331,39 @@ def test_session_cleanup_command_never_probes(management_api, idle_session):
     call_command("clearWebSocketSessions", stdout=StringIO())
     assert asked == []
     assert connected_ids() == ["idle"]
+
+
+@pytest.fixture
+def probe_budget(settings):
+    """A budget of the probe's own in the test Redis (1/s, burst 2), removed afterwards."""
+    from django_aws_api_gateway_websockets import shared_state
+    from django_aws_api_gateway_websockets.delivery import budget
+
+    name = f"probe-{uuid.uuid4().hex}"
+    settings.WEBSOCKETS = {"post_rate_key": name, "post_rate_limit": 1, "post_rate_burst": 2}
+    # The test's Mock client names no region or access key.
+    key = budget.budget_key(None, None)
+
+    def next_slot_in() -> float:
+        """Seconds until the budget allows one more request (<= 0: now)."""
+        first, _ = budget._script()(keys=[key], args=[1, 2, 1])
+        return float(first)
+
+    yield next_slot_in
+    shared_state.connection().delete(key)
+
+
+def test_probe_calls_draw_from_the_accounts_budget(management_api, idle_session, probe_budget):
+    idle_session("alive")
+    tasks.probe_connections()
+    # The probe's reservation spent the burst: the next request of any worker waits.
+    assert probe_budget() > 0
+
+
+def test_a_throttled_probe_slows_every_worker(management_api, idle_session, probe_budget):
+    answers, _, _ = management_api
+    answers["throttled"] = client_error("LimitExceededException", 429)
+    idle_session("throttled")
+    tasks.probe_connections()
+    # Paused far beyond the 8 slots (8 s at 1/s) the probe itself reserved.
+    assert probe_budget() > 20
