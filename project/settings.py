@@ -74,6 +74,17 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The web process and the workers write to one file at once. Django's SQLite notes
+    # ("Database is locked errors", https://docs.djangoproject.com/en/stable/ref/databases/#database-is-locked-errors):
+    # a transaction that reads, then writes, fails at once when another writer holds the lock,
+    # whatever the timeout; IMMEDIATE takes the write lock at BEGIN, so writers wait their
+    # turn (up to the timeout) instead. WAL lets readers go on meanwhile.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -31,16 +31,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    # A file, not memory, so that worker processes share the test database; WAL and a
-    # timeout let them write while the tests read.
-    # One file per test run, so that concurrent runs never share it.
+    # A file, not memory, so that worker processes share the test database (project.settings
+    # sets WAL, the timeout and IMMEDIATE transactions for that). One file per test run, so
+    # that concurrent runs never share it.
     test_db = Path(tempfile.gettempdir()) / f"gateway-sockets-test-{os.getpid()}.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": str(test_db)}  # noqa: F405
-    DATABASES["default"]["OPTIONS"] = {  # noqa: F405
-        "init_command": "PRAGMA journal_mode=WAL;",
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-    }
 # Close connections after each task, so worker threads never hold the test database open.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
