@@ -80,3 +80,28 @@ def api_mapping_id(client: Any, gateway: ApiGateway) -> str:
         ApiId=gateway.api_id, DomainName=gateway.domain_name, Stage=gateway.stage_name
     )
     return response["ApiMappingId"]
+
+
+def mapped_domain(client: Any, domain: str, api_id: str, stage: str) -> dict[str, str]:
+    """What a record holds of custom domain ``domain``, read back from AWS (GetDomainName,
+    GetApiMappings: what ``exportApiGateway --format iam-policy`` allows for it).
+
+    Raises ``ValueError`` when the domain is not mapped to ``api_id``'s ``stage``.
+    """
+    try:
+        found = client.get_domain_name(DomainName=domain)
+    except ClientError as error:
+        if error_code(error) != "NotFoundException":
+            raise
+        raise ValueError(f"Custom domain {domain!r} does not exist in AWS.") from error
+    for mapping in pages(client.get_api_mappings, DomainName=domain):
+        if mapping.get("ApiId") == api_id and mapping.get("Stage") == stage:
+            configuration = (found.get("DomainNameConfigurations") or [{}])[0]
+            return {
+                "domain_name": domain,
+                "certificate_arn": configuration.get("CertificateArn", ""),
+                "api_gateway_domain_name": configuration.get("ApiGatewayDomainName", ""),
+                "hosted_zone_id": configuration.get("HostedZoneId", ""),
+                "api_mapping_id": mapping["ApiMappingId"],
+            }
+    raise ValueError(f"Custom domain {domain!r} is not mapped to API {api_id} stage {stage!r}.")

@@ -166,6 +166,11 @@ def create_from_template(client, template, secret):
     client.create_stage(**stage)
     deployment = resolve(resources["Deployment"]["Properties"], names)
     client.create_deployment(StageName=stage["StageName"], **deployment)
+    names["Stage"] = stage["StageName"]  # a stage's Ref is its name
+    for name, resource in of_type(template, "DomainName").items():
+        names[name] = client.create_domain_name(**resource["Properties"])["DomainName"]
+    for resource in of_type(template, "ApiMapping").values():
+        client.create_api_mapping(**resolve(resource["Properties"], names))
     return names["Api"]
 
 
@@ -174,10 +179,22 @@ def test_import_records_an_api_made_from_the_template(aws, described, capsys):
     routes = set(described.additional_routes.values_list("route_key", flat=True))
     described.delete()  # the record goes; the API will come from the template
     api_id = create_from_template(aws.client, template, SECRET)
-    call_command("importApiGateway", api_id=api_id, stage="prod")
+    call_command("importApiGateway", api_id=api_id, stage="prod", domain_name="ws.example.com")
     assert f"recorded API {api_id}" in capsys.readouterr().out
     gateway = ApiGateway.objects.get(api_id=api_id)
-    assert (gateway.provisioning_status, gateway.is_deployed) == ("deployed", True)
+    assert (gateway.provisioning_status, gateway.is_deployed) == ("mapped", True)
+    [domain] = aws.client.get_domain_names()["Items"]
+    [mapping] = aws.client.get_api_mappings(DomainName="ws.example.com")["Items"]
+    configuration = domain["DomainNameConfigurations"][0]
+    assert (gateway.domain_name, gateway.certificate_arn) == (
+        "ws.example.com",
+        described.certificate_arn,
+    )
+    # The outputs AWS gives a domain (moto gives fewer): the DNS alias target.
+    assert gateway.api_gateway_domain_name == configuration.get("ApiGatewayDomainName", "")
+    assert gateway.hosted_zone_id == configuration.get("HostedZoneId", "")
+    assert gateway.api_mapping_id == mapping["ApiMappingId"]
+    assert (gateway.api_created, gateway.custom_domain_created) == (True, True)  # 4.1.0's flags
     assert gateway.gateway_secret == SECRET  # read back from the integrations
     assert gateway.target_base_endpoint == "https://app.example.com/ws/"
     assert gateway.stage_description == "release 1"
@@ -191,6 +208,25 @@ def test_import_records_an_api_made_from_the_template(aws, described, capsys):
     assert "all good" in capsys.readouterr().out
     with pytest.raises(CommandError, match="already recorded"):
         call_command("importApiGateway", api_id=api_id, stage="prod")
+
+
+def test_import_refuses_a_domain_not_mapped_to_the_stage(aws, described):
+    template = cloudformation_template(described)
+    described.delete()
+    api_id = create_from_template(aws.client, template, SECRET)
+    aws.client.create_domain_name(
+        DomainName="other.example.com",
+        DomainNameConfigurations=[{"CertificateArn": described.certificate_arn}],
+    )
+    with pytest.raises(CommandError, match=re.escape("'other.example.com' is not mapped to API")):
+        call_command(
+            "importApiGateway", api_id=api_id, stage="prod", domain_name="other.example.com"
+        )
+    with pytest.raises(CommandError, match=re.escape("'missing.example.com' does not exist")):
+        call_command(
+            "importApiGateway", api_id=api_id, stage="prod", domain_name="missing.example.com"
+        )
+    assert not ApiGateway.objects.exists()
 
 
 def test_import_needs_a_deployed_stage(aws):
@@ -260,3 +296,44 @@ def test_export_to_a_file(gateway, tmp_path, capsys):
     assert capsys.readouterr().out == ""
     with pytest.raises(CommandError, match="No ApiGateway with pk 999"):
         call_command("exportApiGateway", pk=999)
+
+
+def test_an_imported_domain_keeps_the_alias_target_aws_gives_it():
+    """GetDomainName's outputs (which moto leaves out) as AWS documents them, via Stubber."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from django_aws_api_gateway_websockets.aws.custom_domain import mapped_domain
+
+    client = boto3.client(
+        "apigatewayv2",
+        region_name="eu-west-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    configuration = {
+        "CertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+        "ApiGatewayDomainName": "d-abc123.execute-api.eu-west-1.amazonaws.com",
+        "HostedZoneId": "ZLY8HYME6SFDD",
+        "EndpointType": "REGIONAL",
+    }
+    mapping = {"ApiId": "a1b2c3d4e5", "Stage": "prod", "ApiMappingId": "m1"}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_domain_name",
+            {"DomainName": "ws.example.com", "DomainNameConfigurations": [configuration]},
+            {"DomainName": "ws.example.com"},
+        )
+        stub.add_response(
+            "get_api_mappings",
+            {"Items": [{**mapping, "Stage": "other", "ApiMappingId": "m0"}, mapping]},
+            {"DomainName": "ws.example.com"},
+        )
+        fields = mapped_domain(client, "ws.example.com", "a1b2c3d4e5", "prod")
+    assert fields == {
+        "domain_name": "ws.example.com",
+        "certificate_arn": configuration["CertificateArn"],
+        "api_gateway_domain_name": "d-abc123.execute-api.eu-west-1.amazonaws.com",
+        "hosted_zone_id": "ZLY8HYME6SFDD",
+        "api_mapping_id": "m1",
+    }

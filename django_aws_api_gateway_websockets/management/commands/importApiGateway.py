@@ -1,4 +1,5 @@
-"""``importApiGateway --api-id X --stage S [--name N]``: record an API that exists in AWS."""
+"""``importApiGateway --api-id X --stage S [--name N] [--domain-name D]``: record an API that
+exists in AWS."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--stage", required=True, help="The deployed stage's name.")
         parser.add_argument("--name", help="The record's api_name (default: the API's Name).")
         parser.add_argument("--default-channel-name", default="", help="As on the record.")
+        parser.add_argument(
+            "--domain-name",
+            default="",
+            help="The custom domain mapped to the stage, if any: recorded with its mapping.",
+        )
 
     def handle(self, *args: Any, api_id: str, stage: str, **options: Any) -> None:
         try:
@@ -31,6 +37,7 @@ class Command(BaseCommand):
                 ApiGateway,
                 api_id,
                 stage,
+                domain_name=options.get("domain_name") or "",
                 api_name=options.get("name"),
                 default_channel_name=options.get("default_channel_name") or "",
             )
