@@ -49,7 +49,7 @@ def admins(address: str) -> list:
 
 def gateway_change_form(client: Any, gateway: Any, **changes: str) -> tuple[str, dict]:
     """The admin's change page of ``gateway`` and its form's data as a browser posts it back,
-    with ``changes`` and no inline routes."""
+    with ``changes``; no inline routes unless ``changes`` holds the inline formset's fields."""
     from django.urls import reverse
 
     url = reverse("admin:django_aws_api_gateway_websockets_apigateway_change", args=[gateway.pk])

@@ -16,6 +16,7 @@ from django_aws_api_gateway_websockets.models import (
     DeliveryReport,
     WebSocketSession,
 )
+from tests.support import gateway_change_form
 
 pytestmark = pytest.mark.django_db
 PATCH_CLIENT = "django_aws_api_gateway_websockets.models.get_boto3_client"
@@ -301,12 +302,10 @@ def test_the_gateway_page_without_manage_aws_changes_nothing_in_aws(
         "view_apigatewayadditionalroute",
         "add_apigatewayadditionalroute",
     )
-    change = url("apigateway", "change", gateway.pk)
-    form = client.get(change).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k != "tags"}
-    data.update(
-        {
-            "tags": "{}",
+    change, data = gateway_change_form(
+        client,
+        gateway,
+        **{
             "target_base_endpoint": "https://moved.example.com/ws/",
             "additional_routes-TOTAL_FORMS": "1",
             "additional_routes-INITIAL_FORMS": "0",
@@ -314,7 +313,7 @@ def test_the_gateway_page_without_manage_aws_changes_nothing_in_aws(
             "additional_routes-0-route_key": "chat",
             "additional_routes-0-integration_url": "https://app.example.com/ws/chat",
             "additional_routes-0-route_response": "on",
-        }
+        },
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(change, data, follow=True)

@@ -41,8 +41,7 @@ def create_custom_domain(gateway: ApiGateway) -> bool:
     if gateway.provisioning_status == gateway.Status.MAPPED:
         return False
     client = provisioning_client()
-    domain = domain_name(client, gateway)
-    configuration = (domain.get("DomainNameConfigurations") or [{}])[0]
+    configuration = regional_configuration(domain_name(client, gateway))
     gateway.record(
         api_gateway_domain_name=configuration.get("ApiGatewayDomainName", ""),
         hosted_zone_id=configuration.get("HostedZoneId") or gateway.hosted_zone_id,
@@ -71,11 +70,25 @@ def domain_name(client: Any, gateway: ApiGateway) -> dict[str, Any]:
     return client.get_domain_name(DomainName=gateway.domain_name)
 
 
+def regional_configuration(domain: dict[str, Any]) -> dict[str, Any]:
+    """The (one) endpoint configuration of a domain as AWS answers it: certificate and outputs."""
+    configurations: list[dict[str, Any]] = domain.get("DomainNameConfigurations") or [{}]
+    return configurations[0]
+
+
+def existing_mapping(client: Any, domain: str, api_id: str, stage: str) -> dict[str, Any] | None:
+    """The mapping of ``domain`` to ``api_id``'s ``stage`` in AWS, if there is one."""
+    for mapping in pages(client.get_api_mappings, DomainName=domain):
+        if mapping.get("ApiId") == api_id and mapping.get("Stage") == stage:
+            return mapping
+    return None
+
+
 def api_mapping_id(client: Any, gateway: ApiGateway) -> str:
     """The id of the domain's mapping to this API and stage, created when there is none."""
-    for mapping in pages(client.get_api_mappings, DomainName=gateway.domain_name):
-        if mapping.get("ApiId") == gateway.api_id and mapping.get("Stage") == gateway.stage_name:
-            return mapping["ApiMappingId"]
+    mapping = existing_mapping(client, gateway.domain_name, gateway.api_id, gateway.stage_name)
+    if mapping is not None:
+        return mapping["ApiMappingId"]
     response = client.create_api_mapping(
         ApiId=gateway.api_id, DomainName=gateway.domain_name, Stage=gateway.stage_name
     )
@@ -94,14 +107,14 @@ def mapped_domain(client: Any, domain: str, api_id: str, stage: str) -> dict[str
         if error_code(error) != "NotFoundException":
             raise
         raise ValueError(f"Custom domain {domain!r} does not exist in AWS.") from error
-    for mapping in pages(client.get_api_mappings, DomainName=domain):
-        if mapping.get("ApiId") == api_id and mapping.get("Stage") == stage:
-            configuration = (found.get("DomainNameConfigurations") or [{}])[0]
-            return {
-                "domain_name": domain,
-                "certificate_arn": configuration.get("CertificateArn", ""),
-                "api_gateway_domain_name": configuration.get("ApiGatewayDomainName", ""),
-                "hosted_zone_id": configuration.get("HostedZoneId", ""),
-                "api_mapping_id": mapping["ApiMappingId"],
-            }
-    raise ValueError(f"Custom domain {domain!r} is not mapped to API {api_id} stage {stage!r}.")
+    mapping = existing_mapping(client, domain, api_id, stage)
+    if mapping is None:
+        raise ValueError(f"Custom domain {domain!r} is not mapped to API {api_id} stage {stage!r}.")
+    configuration = regional_configuration(found)
+    return {
+        "domain_name": domain,
+        "certificate_arn": configuration.get("CertificateArn", ""),
+        "api_gateway_domain_name": configuration.get("ApiGatewayDomainName", ""),
+        "hosted_zone_id": configuration.get("HostedZoneId", ""),
+        "api_mapping_id": mapping["ApiMappingId"],
+    }

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.messages import get_messages
-from django.urls import reverse
 
 from django_aws_api_gateway_websockets.models import ApiGateway, ApiGatewayAdditionalRoute
+from tests.support import gateway_change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -92,12 +92,10 @@ def test_deleting_the_gateway_record_leaves_its_api(
 def test_admin_inline_delete(admin_client, aws, deployed):
     route = deployed.additional_routes.get(route_key="chat")
     other = deployed.additional_routes.get(route_key="notify")
-    url = reverse("admin:django_aws_api_gateway_websockets_apigateway_change", args=[deployed.pk])
-    form = admin_client.get(url).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k != "tags"}
-    data.update(
-        {
-            "tags": "{}",
+    url, data = gateway_change_form(
+        admin_client,
+        deployed,
+        **{
             "additional_routes-TOTAL_FORMS": "2",
             "additional_routes-INITIAL_FORMS": "2",
             "additional_routes-0-id": str(route.pk),
@@ -113,7 +111,7 @@ def test_admin_inline_delete(admin_client, aws, deployed):
             "additional_routes-1-route_key": other.route_key,
             "additional_routes-1-integration_url": other.integration_url,
             "additional_routes-1-route_response": "on",
-        }
+        },
     )
     response = admin_client.post(url, data, follow=True)
     assert response.status_code == 200
